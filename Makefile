@@ -1,0 +1,35 @@
+# Refuje: `make run` starts everything locally; `make test` runs lint, types and the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint types pytest install messages clean
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) scripts/run.py
+
+test: $(STAMP)
+	bash scripts/ensure-services.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	REFUJE_TESTING=1 $(VENV)/bin/mypy .
+	$(PY) scripts/check_deploy.py
+	REFUJE_TEST_DB=test_refuje_$$(cat */*/migrations/*.py refuje/*/migrations/*.py 2>/dev/null | sha1sum | cut -c1-10) \
+		$(VENV)/bin/pytest -n 2 --reuse-db
+
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l ar --no-obsolete --ignore=.venv --ignore=var
+	$(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf var

@@ -1,0 +1,303 @@
+"""Refuje settings: one module, configured from the environment (names are a deployment contract).
+
+Defaults are production-safe; `make run` opts into local development with DEBUG=true.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+TESTING = env.bool("REFUJE_TESTING", default=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = "insecure-local-development-key-" + "x" * 40
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "django_filters",
+    "django_htmx",
+    "django_celery_beat",
+    "refuje.common",
+    "refuje.accounts",
+    "refuje.hotels",
+    "refuje.compliance",
+    "refuje.providers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "refuje.common.middleware.NoStoreForAuthMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# Absent DATABASE_URL: an SQLite file in WAL mode with IMMEDIATE transactions so that
+# check-then-insert sequences serialise (the embedded default).
+DATA_DIR = Path(env.str("REFUJE_DATA_DIR", default=str(BASE_DIR / "var")))
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("DATABASE_URL")}
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if env.str("REFUJE_TEST_DB", default=""):
+        DATABASES["default"]["TEST"] = {"NAME": env.str("REFUJE_TEST_DB")}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "refuje.sqlite3",
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+# --- Cache, Redis --------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="refuje"),
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Auth ----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["refuje.accounts.backends.PhoneOrEmailBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+
+DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="SA")
+
+# OTP policy. The lifetime is capped at 10 minutes whatever the environment says.
+OTP_TTL_SECONDS = min(env.int("OTP_TTL_SECONDS", default=300), 600)
+OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
+OTP_RESEND_COOLDOWN_SECONDS = env.int("OTP_RESEND_COOLDOWN_SECONDS", default=60)
+OTP_SENDS_PER_PHONE_PER_HOUR = env.int("OTP_SENDS_PER_PHONE_PER_HOUR", default=5)
+OTP_SENDS_PER_IP_PER_HOUR = env.int("OTP_SENDS_PER_IP_PER_HOUR", default=30)
+OTP_SENDS_PER_DEVICE_PER_HOUR = env.int("OTP_SENDS_PER_DEVICE_PER_HOUR", default=10)
+OTP_FAILED_VERIFIES_PER_PHONE_PER_HOUR = env.int("OTP_FAILED_VERIFIES_PER_PHONE_PER_HOUR", default=100)
+OTP_SMS_FALLBACK_CLAIM_STALE_SECONDS = env.int("OTP_SMS_FALLBACK_CLAIM_STALE_SECONDS", default=60)
+OTP_HASH_KEY = env.str("OTP_HASH_KEY", default="") or SECRET_KEY
+
+# --- Providers -----------------------------------------------------------------------------
+OTP_PROVIDER = env.str("OTP_PROVIDER", default="console")
+NOTIFICATION_PROVIDER = env.str("NOTIFICATION_PROVIDER", default="console")
+PROVIDER_HTTP_TIMEOUT_SECONDS = env.float("PROVIDER_HTTP_TIMEOUT_SECONDS", default=10.0)
+AUTHENTICA_API_KEY = env.str("AUTHENTICA_API_KEY", default="")
+AUTHENTICA_BASE_URL = env.str("AUTHENTICA_BASE_URL", default="https://api.authentica.sa")
+AUTHENTICA_SENDER_NAME = env.str("AUTHENTICA_SENDER_NAME", default="")
+AUTHENTICA_TEMPLATE_ID = env.int("AUTHENTICA_TEMPLATE_ID", default=1)
+GUPSHUP_API_KEY = env.str("GUPSHUP_API_KEY", default="")
+GUPSHUP_BASE_URL = env.str("GUPSHUP_BASE_URL", default="https://api.gupshup.io")
+GUPSHUP_SOURCE = env.str("GUPSHUP_SOURCE", default="")
+GUPSHUP_APP_NAME = env.str("GUPSHUP_APP_NAME", default="")
+GUPSHUP_OTP_TEMPLATE_ID = env.str("GUPSHUP_OTP_TEMPLATE_ID", default="")
+GUPSHUP_WEBHOOK_SECRET = env.str("GUPSHUP_WEBHOOK_SECRET", default="")
+MOYASAR_SECRET_KEY = env.str("MOYASAR_SECRET_KEY", default="")
+MOYASAR_PUBLISHABLE_KEY = env.str("MOYASAR_PUBLISHABLE_KEY", default="")
+MOYASAR_BASE_URL = env.str("MOYASAR_BASE_URL", default="https://api.moyasar.com/v1")
+MOYASAR_WEBHOOK_SECRET = env.str("MOYASAR_WEBHOOK_SECRET", default="")
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:ops@refuje.invalid")
+
+# --- REST API ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "refuje.accounts.authentication.JWTCookieAuthentication",
+        "refuje.accounts.authentication.CsrfSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "refuje.common.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "refuje.common.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Refuje API",
+    "DESCRIPTION": "Hospitality operations: concierge requests, bookings, payments.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
+
+# Bearer tokens for native clients; browsers use the HttpOnly cookies.
+AUTH_BEARER_ENABLED = env.bool("AUTH_BEARER_ENABLED", default=True)
+AUTH_COOKIE_SECURE = env.bool("AUTH_COOKIE_SECURE", default=not DEBUG)
+# `__Host-` cookies must be Secure, host-only and Path=/; browsers refuse them otherwise.
+AUTH_COOKIE_PREFIX = "__Host-" if AUTH_COOKIE_SECURE else ""
+AUTH_COOKIE_SAMESITE = env.str("AUTH_COOKIE_SAMESITE", default="Lax")
+AUTH_ACCESS_COOKIE = AUTH_COOKIE_PREFIX + "refuje_access"
+AUTH_REFRESH_COOKIE = AUTH_COOKIE_PREFIX + "refuje_refresh"
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=14)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+}
+
+# --- Security ------------------------------------------------------------------------------
+SESSION_COOKIE_SECURE = AUTH_COOKIE_SECURE
+CSRF_COOKIE_SECURE = AUTH_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+# The SPA reads csrftoken to echo it in X-CSRFToken, so it cannot be HttpOnly.
+CSRF_COOKIE_HTTPONLY = False
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env.bool("USE_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+
+# --- i18n ----------------------------------------------------------------------------------
+LANGUAGE_CODE = "ar"
+LANGUAGES = [("ar", _("Arabic")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+# --- Static and media ----------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not (DEBUG or TESTING)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Celery --------------------------------------------------------------------------------
+# Without Redis the embedded default uses kombu's filesystem transport: a broker that needs
+# no server, shared by the web process, the worker and beat through a directory.
+CELERY_BROKER_DIR = DATA_DIR / "broker"
+if REDIS_URL:
+    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+else:
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
+        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# --- Logging -------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Provider configuration checks ---------------------------------------------------------
+_REQUIRED_PROVIDER_SETTINGS = {
+    "authentica": ["AUTHENTICA_API_KEY"],
+    "gupshup": ["GUPSHUP_API_KEY", "GUPSHUP_SOURCE", "GUPSHUP_APP_NAME", "GUPSHUP_OTP_TEMPLATE_ID"],
+}
+for _setting_name, _provider in (("OTP_PROVIDER", OTP_PROVIDER), ("NOTIFICATION_PROVIDER", NOTIFICATION_PROVIDER)):
+    if _provider not in ("console", "authentica", "gupshup"):
+        raise ImproperlyConfigured(f"{_setting_name} must be console, authentica or gupshup, not {_provider!r}.")
+    _missing = [name for name in _REQUIRED_PROVIDER_SETTINGS.get(_provider, []) if not globals()[name]]
+    if _missing:
+        raise ImproperlyConfigured(f"{_setting_name}={_provider} needs {', '.join(_missing)}.")
