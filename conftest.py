@@ -1,3 +1,5 @@
+pytest_plugins = ["refuje.providers.fakes.pytest_fixtures"]
+
 import pytest
 from rest_framework.test import APIClient
 

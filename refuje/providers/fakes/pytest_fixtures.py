@@ -1,0 +1,1 @@
+"""Pytest fixtures that start the local fake provider servers (see the modules beside this one)."""
