@@ -291,13 +291,22 @@ LOGGING = {
 }
 
 # --- Provider configuration checks ---------------------------------------------------------
+# Each integration fails at start-up with a clear message when enabled but misconfigured.
 _REQUIRED_PROVIDER_SETTINGS = {
-    "authentica": ["AUTHENTICA_API_KEY"],
-    "gupshup": ["GUPSHUP_API_KEY", "GUPSHUP_SOURCE", "GUPSHUP_APP_NAME", "GUPSHUP_OTP_TEMPLATE_ID"],
+    ("OTP_PROVIDER", "authentica"): ["AUTHENTICA_API_KEY"],
+    ("OTP_PROVIDER", "gupshup"): ["GUPSHUP_API_KEY", "GUPSHUP_SOURCE", "GUPSHUP_APP_NAME", "GUPSHUP_OTP_TEMPLATE_ID"],
+    ("NOTIFICATION_PROVIDER", "authentica"): ["AUTHENTICA_API_KEY"],
+    ("NOTIFICATION_PROVIDER", "gupshup"): ["GUPSHUP_API_KEY", "GUPSHUP_SOURCE", "GUPSHUP_APP_NAME"],
 }
 for _setting_name, _provider in (("OTP_PROVIDER", OTP_PROVIDER), ("NOTIFICATION_PROVIDER", NOTIFICATION_PROVIDER)):
     if _provider not in ("console", "authentica", "gupshup"):
         raise ImproperlyConfigured(f"{_setting_name} must be console, authentica or gupshup, not {_provider!r}.")
-    _missing = [name for name in _REQUIRED_PROVIDER_SETTINGS.get(_provider, []) if not globals()[name]]
+    _missing = [name for name in _REQUIRED_PROVIDER_SETTINGS.get((_setting_name, _provider), []) if not globals()[name]]
     if _missing:
         raise ImproperlyConfigured(f"{_setting_name}={_provider} needs {', '.join(_missing)}.")
+if OTP_PROVIDER == "console" and not (DEBUG or TESTING):
+    raise ImproperlyConfigured(
+        "OTP_PROVIDER=console writes sign-in codes to the log; set OTP_PROVIDER=authentica or gupshup in production."
+    )
+if PROVIDER_HTTP_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("PROVIDER_HTTP_TIMEOUT_SECONDS must be greater than 0.")

@@ -14,6 +14,8 @@ env.update(
         "DEBUG": "false",
         "SECRET_KEY": "deploy-check-" + "k" * 60,
         "ALLOWED_HOSTS": "refuje.example",
+        "OTP_PROVIDER": "authentica",
+        "AUTHENTICA_API_KEY": "deploy-check-key",
         "DATABASE_URL": env.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
     }
 )

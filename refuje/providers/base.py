@@ -5,6 +5,7 @@ Errors are classified so callers know whether trying again can help.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,3 +41,10 @@ class SmsSender(Protocol):
     """Sends a plain text SMS."""
 
     def send_sms(self, *, phone: str, text: str) -> Delivery: ...
+
+
+class WhatsAppSender(Protocol):
+    """Sends an approved WhatsApp template. `template_id` is the provider's id for one language's
+    template, and `params` fill its placeholders in order."""
+
+    def send_template(self, *, phone: str, template_id: str, params: Sequence[str]) -> Delivery: ...
