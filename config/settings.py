@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "refuje.hotels",
     "refuje.compliance",
     "refuje.providers",
+    "refuje.experiences",
+    "refuje.qrcodes",
 ]
 
 MIDDLEWARE = [
@@ -247,6 +249,13 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+# Uploaded images (refuje.common.images). Keep IMAGE_MAX_PIXELS below Pillow's own hard limit (~179 MP).
+IMAGE_MAX_UPLOAD_BYTES = env.int("IMAGE_MAX_UPLOAD_BYTES", default=8 * 1024 * 1024)
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
+IMAGE_MAX_EDGE = env.int("IMAGE_MAX_EDGE", default=2048)
+IMAGE_THUMBNAIL_EDGE = env.int("IMAGE_THUMBNAIL_EDGE", default=400)
+# Where guests land after scanning a room QR code (encoded into printed codes).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
