@@ -2,23 +2,31 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Two install stamps: `make run` needs only the runtime set, `make test` adds the dev tools on top.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test lint types pytest install messages clean
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): requirements.txt constraints.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	@touch $(RUN_STAMP)
+
+$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
-	@touch $(STAMP)
+	@touch $(DEV_STAMP)
 
-install: $(STAMP)
+install: $(DEV_STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(PY) scripts/run.py
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	bash scripts/ensure-services.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -27,7 +35,7 @@ test: $(STAMP)
 	REFUJE_TEST_DB=test_refuje_$$(cat */*/migrations/*.py refuje/*/migrations/*.py 2>/dev/null | sha1sum | cut -c1-10) \
 		$(VENV)/bin/pytest -n 2 --reuse-db
 
-messages: $(STAMP)
+messages: $(RUN_STAMP)
 	$(PY) manage.py makemessages -l ar --no-obsolete --ignore=.venv --ignore=var
 	$(PY) manage.py compilemessages --ignore=.venv
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+# Lets typed generics such as ModelAdmin[User] work at run time, not only for mypy.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -39,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
     "django_celery_beat",
@@ -146,6 +151,9 @@ OTP_SENDS_PER_IP_PER_HOUR = env.int("OTP_SENDS_PER_IP_PER_HOUR", default=30)
 OTP_SENDS_PER_DEVICE_PER_HOUR = env.int("OTP_SENDS_PER_DEVICE_PER_HOUR", default=10)
 OTP_FAILED_VERIFIES_PER_PHONE_PER_HOUR = env.int("OTP_FAILED_VERIFIES_PER_PHONE_PER_HOUR", default=100)
 OTP_SMS_FALLBACK_CLAIM_STALE_SECONDS = env.int("OTP_SMS_FALLBACK_CLAIM_STALE_SECONDS", default=60)
+AUTH_LOGIN_WINDOW_SECONDS = env.int("AUTH_LOGIN_WINDOW_SECONDS", default=900)
+AUTH_LOGIN_ATTEMPTS_PER_EMAIL = env.int("AUTH_LOGIN_ATTEMPTS_PER_EMAIL", default=10)
+AUTH_LOGIN_ATTEMPTS_PER_IP = env.int("AUTH_LOGIN_ATTEMPTS_PER_IP", default=50)
 OTP_HASH_KEY = env.str("OTP_HASH_KEY", default="") or SECRET_KEY
 
 # --- Providers -----------------------------------------------------------------------------
@@ -197,6 +205,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI served from our own static files: the docs work offline and without a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "refuje.hotels.models.Role"},
 }
 
 # Bearer tokens for native clients; browsers use the HttpOnly cookies.
@@ -256,6 +269,10 @@ IMAGE_MAX_EDGE = env.int("IMAGE_MAX_EDGE", default=2048)
 IMAGE_THUMBNAIL_EDGE = env.int("IMAGE_THUMBNAIL_EDGE", default=400)
 # Where guests land after scanning a room QR code (encoded into printed codes).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+QR_SHEET_MAX_CODES = env.int("QR_SHEET_MAX_CODES", default=600)
+# A TrueType font with Arabic glyphs for QR sheet labels; empty = DejaVu Sans from the system.
+QR_SHEET_FONT = env.str("QR_SHEET_FONT", default="")
+EXPERIENCE_MAX_IMAGES = env.int("EXPERIENCE_MAX_IMAGES", default=10)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -278,7 +295,9 @@ else:
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
+        "polling_interval": 0.5,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True

@@ -16,9 +16,13 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("refuje.accounts.urls")),
     path("api/v1/", include("refuje.hotels.urls")),
+    path("api/v1/", include("refuje.experiences.urls")),
+    path("api/v1/", include("refuje.qrcodes.urls")),
+    path("api/v1/public/", include("refuje.public.urls")),
     path("api/<path:rest>", api_not_found),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+handler404 = "refuje.common.views.page_not_found"
 handler500 = "refuje.common.views.server_error"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.base_user import BaseUserManager
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from .phone import normalize_phone
@@ -51,8 +52,13 @@ class UserManager(BaseUserManager["User"]):
         try:
             with transaction.atomic(using=self._db):
                 return self.create_user(phone_number, user_type="GUEST", **extra), True
-        except IntegrityError:
-            return self.get(phone_number=phone_number), False
+        except (IntegrityError, ValidationError):
+            # full_clean() may already see a concurrent winner's committed row before our INSERT
+            # would have hit the unique index; either way the winner's account is the one.
+            existing = self.filter(phone_number=phone_number).first()
+            if existing is None:
+                raise
+            return existing, False
 
     def get_by_natural_key(self, username: str | None) -> User:
         return self.get(phone_number=normalize_phone(username or ""))

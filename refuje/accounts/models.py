@@ -84,26 +84,40 @@ class OtpChannel(models.TextChoices):
 
 
 class OTPCode(models.Model):
+    """One code sent to a phone. The code itself is never stored, only a keyed hash of it.
+
+    A row is written before delivery, so every attempt counts for the abuse limits even when the
+    provider fails; `sent_at` stays empty until a provider accepted the code, and only sent rows
+    can be verified.
+    """
+
     phone_number = models.CharField(max_length=16, db_index=True)
     purpose = models.CharField(max_length=10, choices=OtpPurpose.choices)
     hotel = models.ForeignKey("hotels.Hotel", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     code_hash = models.CharField(max_length=64)
-    channel = models.CharField(max_length=10, choices=OtpChannel.choices)
+    channel = models.CharField(max_length=10, choices=OtpChannel.choices, blank=True)
+    language = models.CharField(max_length=8, blank=True)
     provider_message_id = models.CharField(max_length=100, blank=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
     is_used = models.BooleanField(default=False)
     delivery_failed = models.BooleanField(default=False)
     sms_fallback_sent = models.BooleanField(default=False)
     sms_fallback_claimed_at = models.DateTimeField(null=True, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
-    device_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    device_fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("one-time code")
         verbose_name_plural = _("one-time codes")
-        indexes = [models.Index(fields=["phone_number", "purpose", "created_at"])]
+        indexes = [
+            models.Index(fields=["phone_number", "purpose", "created_at"]),
+            # The durable floor of the abuse limits counts recent rows per IP and per device.
+            models.Index(fields=["ip", "created_at"], name="accounts_otp_ip_created"),
+            models.Index(fields=["device_fingerprint", "created_at"], name="accounts_otp_device_created"),
+        ]
 
     def __str__(self) -> str:
         from .phone import mask_phone

@@ -20,6 +20,21 @@ class RoleTooLow(ApiError):
     default_code = "role_too_low"
 
 
+class PlatformOperatorRequired(ApiError):
+    status_code = 403
+    default_detail = _("Only a platform operator can do this.")
+    default_code = "platform_operator_required"
+
+
+def access_platform_operator(actor: User) -> User:
+    """The actor, if they operate the platform (Django superuser); 403 for everyone else signed in."""
+    if not actor.is_authenticated or not actor.is_active:
+        raise NotFound()
+    if not actor.is_superuser:
+        raise PlatformOperatorRequired()
+    return actor
+
+
 def memberships_of(user: User) -> QuerySet[HotelMembership]:
     return HotelMembership.objects.filter(user=user, is_active=True, hotel__is_active=True)
 

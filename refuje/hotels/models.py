@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone as dj_timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -44,7 +45,19 @@ class Bilingual:
 
 
 class Hotel(Bilingual, models.Model):
-    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    # Lower-case only: the slug is part of every URL and QR code, and must have one spelling.
+    slug = models.SlugField(
+        _("slug"),
+        max_length=60,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+                _("Use lower-case letters, digits and single hyphens, for example grand-riyadh."),
+                code="invalid_slug",
+            )
+        ],
+    )
     name_ar = models.CharField(_("name (Arabic)"), max_length=150)
     name_en = models.CharField(_("name (English)"), max_length=150)
     timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Riyadh", validators=[validate_timezone])
@@ -97,9 +110,10 @@ class Department(Bilingual, models.Model):
         verbose_name = _("department")
         verbose_name_plural = _("departments")
         ordering = ["display_order", "id"]
+        # "Spa" and "spa" are the same department to a guest picking from a list.
         constraints = [
-            models.UniqueConstraint(fields=["hotel", "name_en"], name="hotels_department_unique_name_en"),
-            models.UniqueConstraint(fields=["hotel", "name_ar"], name="hotels_department_unique_name_ar"),
+            models.UniqueConstraint("hotel", Lower("name_en"), name="hotels_department_unique_name_en_ci"),
+            models.UniqueConstraint("hotel", Lower("name_ar"), name="hotels_department_unique_name_ar_ci"),
         ]
 
     def __str__(self) -> str:
@@ -122,7 +136,11 @@ class HotelMembership(models.Model):
         verbose_name = _("hotel membership")
         verbose_name_plural = _("hotel memberships")
         ordering = ["hotel_id", "id"]
-        constraints = [models.UniqueConstraint(fields=["user", "hotel"], name="hotels_membership_unique_user_hotel")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "hotel"], name="hotels_membership_unique_user_hotel"),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="hotels_membership_role_valid"),
+        ]
+        indexes = [models.Index(fields=["hotel", "role", "is_active"], name="hotels_membership_hotel_role")]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.hotel.slug} ({self.role})"

@@ -15,7 +15,7 @@ def next_phone() -> str:
     return f"+96650{next(_phone_seq):07d}"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
 
@@ -31,7 +31,7 @@ class GuestFactory(UserFactory):
     full_name = factory.Faker("first_name")
 
 
-class HotelFactory(factory.django.DjangoModelFactory):
+class HotelFactory(factory.django.DjangoModelFactory[Hotel]):
     class Meta:
         model = Hotel
 
@@ -40,7 +40,7 @@ class HotelFactory(factory.django.DjangoModelFactory):
     name_en = factory.Sequence(lambda n: f"Hotel {n}")
 
 
-class DepartmentFactory(factory.django.DjangoModelFactory):
+class DepartmentFactory(factory.django.DjangoModelFactory[Department]):
     class Meta:
         model = Department
 
@@ -49,7 +49,7 @@ class DepartmentFactory(factory.django.DjangoModelFactory):
     name_en = factory.Sequence(lambda n: f"Department {n}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[HotelMembership]):
     class Meta:
         model = HotelMembership
 

@@ -74,6 +74,13 @@ def media_root(settings, tmp_path):
     return root
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English; the project's default language is Arabic."""
+    with translation.override("en"):
+        yield
+
+
 def stored_files(root):
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
