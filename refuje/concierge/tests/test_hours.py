@@ -26,6 +26,13 @@ LONDON = "Europe/London"
 APIA = "Pacific/Apia"
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English; the project's default language is Arabic."""
+    with translation.override("en"):
+        yield
+
+
 def win(weekday, start, end):
     return Window(weekday, time.fromisoformat(start), time.fromisoformat(end))
 
