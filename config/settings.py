@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "refuje.providers",
     "refuje.experiences",
     "refuje.qrcodes",
+    "refuje.stays",
+    "refuje.concierge",
 ]
 
 MIDDLEWARE = [
@@ -209,7 +211,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "refuje.hotels.models.Role"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "refuje.hotels.models.Role",
+        "RequestStatusEnum": "refuje.concierge.models.RequestStatus",
+        "StayStatusEnum": "refuje.stays.models.StayStatus",
+        "RequestActionEnum": "refuje.concierge.models.RequestAction",
+    },
 }
 
 # Bearer tokens for native clients; browsers use the HttpOnly cookies.

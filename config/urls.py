@@ -18,6 +18,8 @@ urlpatterns = [
     path("api/v1/", include("refuje.hotels.urls")),
     path("api/v1/", include("refuje.experiences.urls")),
     path("api/v1/", include("refuje.qrcodes.urls")),
+    path("api/v1/", include("refuje.stays.urls")),
+    path("api/v1/", include("refuje.concierge.urls")),
     path("api/v1/public/", include("refuje.public.urls")),
     path("api/<path:rest>", api_not_found),
 ]

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from refuje.hotels.models import Hotel
+from refuje.stays.serializers import OwnStaySerializer
 
 from .models import OtpPurpose
 from .otp import CODE_DIGITS, OtpSendResult
@@ -101,6 +102,12 @@ class OtpVerifySerializer(serializers.Serializer[dict[str, Any]]):
     phone = PhoneField()
     code = OtpCodeField()
     hotel = HotelSlugField()
+    qr_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text=_("The room QR code the guest scanned; checks them in when the hotel allows self check-in."),
+    )
 
 
 class PhoneVerifySerializer(serializers.Serializer[dict[str, Any]]):
@@ -109,7 +116,7 @@ class PhoneVerifySerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class OtpSignedInSerializer(SignedInSerializer):
-    stay = serializers.JSONField(allow_null=True, help_text=_("The guest's current stay at the hotel, if any."))
+    stay = OwnStaySerializer(allow_null=True, help_text=_("The guest's current stay at the hotel, if any."))
 
 
 # --- documented error shapes ----------------------------------------------------------------

@@ -16,6 +16,8 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from refuje.common.ratelimit import client_ip
+from refuje.stays.serializers import OwnStaySerializer
+from refuje.stays.services import stay_for_sign_in
 
 from .fingerprint import DeviceSignal, device_signal, set_device_cookie
 from .otp import OtpInvalid, otp_send, otp_sign_in, otp_verify_phone
@@ -32,8 +34,8 @@ from .otp_serializers import (
     PhoneVerifySerializer,
 )
 from .permissions import CsrfProtected
-from .serializers import UserSerializer, signed_in_payload
-from .sessions import session_start, set_session_cookies
+from .serializers import UserSerializer
+from .sessions import session_start, signed_in_response
 
 _BAD_INPUT = OpenApiResponse(
     OtpSendValidationErrorSerializer,
@@ -137,10 +139,18 @@ class OtpVerifyView(APIView):
             ip=client_ip(request._request),
             language=_request_language(),
         )
-        # Stays arrive with the stays app; the key is part of the contract already.
-        response = Response({**signed_in_payload(result.user), "stay": None})
-        set_session_cookies(response, session_start(user=result.user))
-        return response
+        hotel = data.get("hotel")
+        stay = (
+            stay_for_sign_in(guest=result.user, hotel=hotel, qr_token=data.get("qr_token", ""))
+            if hotel is not None
+            else None
+        )
+        return signed_in_response(
+            request,
+            user=result.user,
+            pair=session_start(user=result.user),
+            extra={"stay": OwnStaySerializer(stay).data if stay is not None else None},
+        )
 
 
 class PhoneVerifyView(APIView):

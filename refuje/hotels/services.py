@@ -520,13 +520,16 @@ def department_update(
 
 
 def department_in_use(department: Department) -> bool:
-    """Does any row (memberships today; requests, experiences, QR codes later) point at it?
+    """Does any row (memberships, requests, experiences, QR codes) point at it?
 
     Asked of every reverse relation Django knows, so models added later are covered without
-    touching this function.
+    touching this function. Rows that are the department's own settings (its hours and service
+    policy, marked `DELETED_WITH_DEPARTMENT`) are not history: they go with it.
     """
     for relation in Department._meta.related_objects:
         related = relation.related_model
+        if getattr(related, "DELETED_WITH_DEPARTMENT", False):
+            continue
         if related._base_manager.filter(**{relation.field.name: department}).exists():
             return True
     return False

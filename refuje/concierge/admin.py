@@ -1,0 +1,55 @@
+"""The platform operator's view of requests and service policies. Requests move only through the
+lifecycle services (transition table, activity log, events), so they are read-only here; hotels
+edit policies through the API, which validates the hours."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
+
+from refuje.common.admin import ReadOnlyModelAdmin
+
+from .models import DepartmentPolicy, EscalationContact, RequestActivity, ServiceRequest
+
+
+class RequestActivityInline(admin.TabularInline):
+    model = RequestActivity
+    fields = ("at", "action", "from_status", "to_status", "actor", "note", "is_internal")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+
+@admin.register(ServiceRequest)
+class ServiceRequestAdmin(ReadOnlyModelAdmin):
+    list_display = ("id", "hotel", "department", "status", "priority", "after_hours", "response_due_at", "created_at")
+    list_filter = ("status", "priority", "after_hours", "created_via")
+    search_fields = ("description", "hotel__slug", "stay__room", "stay__guest__phone_number")
+    list_select_related = ("hotel", "department")
+    date_hierarchy = "created_at"
+    inlines = (RequestActivityInline,)
+
+
+class EscalationContactInline(admin.TabularInline):
+    model = EscalationContact
+    fields = ("level", "membership")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+
+@admin.register(DepartmentPolicy)
+class DepartmentPolicyAdmin(ReadOnlyModelAdmin):
+    list_display = ("department", "sla_minutes", "after_hours_sla_minutes", "reminder_interval_minutes", "updated_at")
+    list_select_related = ("department", "department__hotel")
+    inlines = (EscalationContactInline,)
