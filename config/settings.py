@@ -313,7 +313,23 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# `expires` keeps runs from piling up while workers are down; every job is idempotent.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "escalate-requests": {"task": "refuje.concierge.escalate_requests", "schedule": 60.0, "options": {"expires": 55}},
+    "expire-requests": {"task": "refuje.concierge.expire_requests", "schedule": 300.0, "options": {"expires": 290}},
+    "otp-sms-fallback-sweep": {
+        "task": "refuje.accounts.sms_fallback_sweep",
+        "schedule": 15.0,
+        "options": {"expires": 14},
+    },
+    "otp-cleanup": {"task": "refuje.accounts.otp_cleanup", "schedule": 3600.0, "options": {"expires": 3500}},
+}
+ESCALATION_LEVEL2_AFTER_MINUTES = env.int("ESCALATION_LEVEL2_AFTER_MINUTES", default=30)
+ESCALATION_HEARTBEAT_MAX_AGE_SECONDS = env.int("ESCALATION_HEARTBEAT_MAX_AGE_SECONDS", default=300)
+# Until the escalation job has run once there is no heartbeat; only production waits for it.
+ESCALATION_HEARTBEAT_REQUIRED = env.bool("ESCALATION_HEARTBEAT_REQUIRED", default=not (DEBUG or TESTING))
+REQUEST_EXPIRE_UNACKNOWLEDGED_HOURS = env.int("REQUEST_EXPIRE_UNACKNOWLEDGED_HOURS", default=24)
+OTP_SMS_FALLBACK_AFTER_SECONDS = env.int("OTP_SMS_FALLBACK_AFTER_SECONDS", default=45)
 
 # --- Logging -------------------------------------------------------------------------------
 LOGGING = {

@@ -181,6 +181,8 @@ class RequestAction(models.TextChoices):
     CANCEL = "cancel", _("Cancelled")
     EXPIRE = "expire", _("Expired")
     NOTE = "note", _("Note")
+    # Raised escalation level of an unanswered request; not a status change (see escalation.py).
+    ESCALATE = "escalate", _("Escalated")
 
 
 class ServiceRequest(models.Model):
@@ -338,3 +340,28 @@ class RequestActivity(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Request activities are append-only.")
+
+
+# --- Jobs -----------------------------------------------------------------------------------
+
+
+class EscalationHeartbeat(models.Model):
+    """The escalation job's last run, a single row: admin and readiness show whether it is alive."""
+
+    SINGLETON_ID: ClassVar[int] = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+    last_run_at = models.DateTimeField(_("last run"))
+    last_duration_ms = models.PositiveIntegerField(_("last duration (ms)"), default=0)
+    escalated_count = models.PositiveIntegerField(_("requests escalated in the last run"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("escalation heartbeat")
+        verbose_name_plural = _("escalation heartbeat")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="concierge_escalation_heartbeat_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return f"escalation ran at {self.last_run_at:%Y-%m-%d %H:%M:%S}"
