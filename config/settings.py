@@ -98,7 +98,9 @@ TEMPLATES = [
 DATA_DIR = Path(env.str("REFUJE_DATA_DIR", default=str(BASE_DIR / "var")))
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # Under ASGI every sync view runs in a fresh thread with its own connection: persistent ones
+    # pile up until PostgreSQL refuses clients (measured with bench/), so close them per request.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if env.str("REFUJE_TEST_DB", default=""):
         DATABASES["default"]["TEST"] = {"NAME": env.str("REFUJE_TEST_DB")}

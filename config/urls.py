@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include("refuje.qrcodes.urls")),
     path("api/v1/", include("refuje.stays.urls")),
     path("api/v1/", include("refuje.concierge.urls")),
+    path("api/v1/", include("refuje.insights.urls")),
     path("api/v1/public/", include("refuje.public.urls")),
     path("api/<path:rest>", api_not_found),
 ]

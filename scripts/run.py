@@ -182,8 +182,17 @@ def banner(base_url: str, demo: dict[str, Any] | None, *, sqlite: bool, redis: b
             lines.append(
                 f"    {person['role']:<11} {person['phone']}  ({person['local']})  {person['full_name']}{departments}"
             )
-        guest = demo["guest"]
-        lines.append(f"    {'GUEST':<11} {guest['phone']}  ({guest['local']})  with hotel '{hotel['slug']}'")
+        for guest in demo.get("guests") or [demo["guest"]]:
+            room = f", room {guest['room']}" if guest.get("room") else ""
+            lines.append(f"    {'GUEST':<11} {guest['phone']}  ({guest['local']})  with hotel '{hotel['slug']}'{room}")
+        code = demo.get("qr_code")
+        if code:
+            lines.append(f"  Room QR code ({code['label']}): {base_url}{code['public_path']}")
+        if demo.get("experiences"):
+            lines.append("  Experiences: " + ", ".join(item["title_en"] for item in demo["experiences"]))
+        requests = {status: count for status, count in (demo.get("requests") or {}).items() if count}
+        if requests:
+            lines.append("  Requests: " + ", ".join(f"{status} {count}" for status, count in requests.items()))
         operator = demo["operator"]
         if operator is not None:
             password = operator["password"] or "(changed since it was first seeded)"

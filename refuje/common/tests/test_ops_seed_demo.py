@@ -1,11 +1,29 @@
+import itertools
 import json
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import models
 
 from refuje.accounts.models import User
+from refuje.compliance.models import AuditEvent
+from refuje.concierge import services as concierge
+from refuje.concierge.lifecycle import TRANSITIONS
+from refuje.concierge.models import (
+    CreatedVia,
+    DepartmentPolicy,
+    EscalationContact,
+    RequestAction,
+    RequestActivity,
+    RequestStatus,
+    ServiceRequest,
+    WorkingWindow,
+)
+from refuje.experiences.models import Experience
 from refuje.hotels.models import Department, Hotel, HotelMembership, Role
+from refuje.qrcodes.models import QRCode, QRTargetType
+from refuje.stays.models import GuestStay, StayStatus
 
 OPERATOR = "+966555000000"
 
@@ -19,7 +37,22 @@ def seed(*args):
 def snapshot():
     return {
         model.__name__: list(model.objects.order_by("pk").values())
-        for model in (User, Hotel, Department, HotelMembership, HotelMembership.departments.through)
+        for model in (
+            User,
+            Hotel,
+            Department,
+            HotelMembership,
+            HotelMembership.departments.through,
+            DepartmentPolicy,
+            WorkingWindow,
+            EscalationContact,
+            Experience,
+            QRCode,
+            GuestStay,
+            ServiceRequest,
+            RequestActivity,
+            AuditEvent,
+        )
     }
 
 
@@ -34,6 +67,7 @@ def test_seed_demo_creates_a_hotel_with_departments_staff_of_every_role_a_guest_
     assert hotel.name_ar
     assert hotel.name_en
     assert sorted(hotel.departments.values_list("name_en", flat=True)) == [
+        "Concierge",
         "Housekeeping",
         "Maintenance",
         "Room service",
@@ -133,3 +167,128 @@ def test_an_explicit_demo_admin_password_replaces_an_older_one_but_the_default_d
     summary = json.loads(seed("--json"))
     assert summary["operator"]["password"] == "set-again-456"
     assert User.objects.get(phone_number=OPERATOR).check_password("set-again-456")
+
+
+# --- The lived-in hotel ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_seed_demo_adds_a_room_qr_code_and_three_priced_experiences(settings, client):
+    settings.DEBUG = True
+
+    summary = json.loads(seed("--json"))
+
+    code = QRCode.objects.get(hotel__slug="demo")
+    assert code.target_type == QRTargetType.ROOM
+    assert code.room_number == "1204"
+    assert code.is_active
+    assert summary["qr_code"]["token"] == code.token
+    resolved = client.get(summary["qr_code"]["public_path"])
+    assert resolved.status_code == 200
+    assert resolved.json()["target"]["room_number"] == "1204"
+
+    experiences = {e.title_en: e for e in Experience.objects.filter(hotel__slug="demo").select_related("department")}
+    assert set(experiences) == {"Spa massage", "Desert tour", "Personal training"}
+    for experience in experiences.values():
+        assert experience.title_ar
+        assert experience.description_ar
+        assert experience.description_en
+        assert experience.currency == "SAR"
+        assert experience.is_active
+    assert {title: e.price_minor for title, e in experiences.items()} == {
+        "Spa massage": 35000,
+        "Desert tour": 45000,
+        "Personal training": 20000,
+    }
+    assert experiences["Spa massage"].department.name_en == "Spa"
+
+
+@pytest.mark.django_db
+def test_every_department_gets_working_windows_one_of_them_past_midnight(settings):
+    settings.DEBUG = True
+
+    seed()
+
+    departments = Department.objects.filter(hotel__slug="demo")
+    for department in departments:
+        policy = DepartmentPolicy.objects.get(department=department)
+        assert policy.sla_minutes < policy.after_hours_sla_minutes
+        windows = WorkingWindow.objects.filter(department=department)
+        assert sorted(window.weekday for window in windows) == list(range(7))
+        assert EscalationContact.objects.filter(policy=policy, level=1).exists()
+        assert EscalationContact.objects.filter(policy=policy, level=2).exists()
+    overnight = WorkingWindow.objects.filter(department__hotel__slug="demo", end__lte=models.F("start"))
+    assert set(overnight.values_list("department__name_en", flat=True)) == {"Room service"}
+
+
+@pytest.mark.django_db
+def test_two_guests_have_active_stays(settings):
+    settings.DEBUG = True
+
+    summary = json.loads(seed("--json"))
+
+    stays = GuestStay.objects.filter(hotel__slug="demo", status=StayStatus.ACTIVE).select_related("guest")
+    assert {(stay.guest.phone_number, stay.room) for stay in stays} == {
+        ("+966555000010", "1204"),
+        ("+966555000011", "1507"),
+    }
+    assert all(stay.guest.user_type == "GUEST" for stay in stays)
+    assert all(stay.check_out > stay.check_in for stay in stays)
+    assert [(guest["phone"], guest["room"]) for guest in summary["guests"]] == [
+        ("+966555000010", "1204"),
+        ("+966555000011", "1507"),
+    ]
+
+
+@pytest.mark.django_db
+def test_requests_in_every_state_were_moved_there_by_the_lifecycle(settings):
+    settings.DEBUG = True
+
+    summary = json.loads(seed("--json"))
+
+    requests = ServiceRequest.objects.filter(hotel__slug="demo").select_related("stay")
+    assert sorted(request.status for request in requests) == sorted(RequestStatus.values)
+    assert summary["requests"] == dict.fromkeys(RequestStatus.values, 1)
+    for request in requests:
+        activities = list(RequestActivity.objects.filter(request=request).order_by("id"))
+        assert activities[0].action == RequestAction.CREATE
+        changes = [a for a in activities if a.action != RequestAction.NOTE]
+        # Each change starts where the one before ended, by an action the transition table allows.
+        for before, after in itertools.pairwise(changes):
+            assert after.from_status == before.to_status
+            assert after.from_status in TRANSITIONS[after.action].sources
+            assert after.to_status == TRANSITIONS[after.action].target
+        assert changes[-1].to_status == request.status
+    by_status = {request.status: request for request in requests}
+    confirmed_experience = by_status[RequestStatus.CONFIRMED].experience
+    assert confirmed_experience is not None
+    assert confirmed_experience.title_en == "Spa massage"
+    assert by_status[RequestStatus.CONFIRMED].scheduled_for is not None
+    assert by_status[RequestStatus.DECLINED].declined_reason
+    assert by_status[RequestStatus.COMPLETED].completed_at is not None
+    assert by_status[RequestStatus.ACKNOWLEDGED].created_via == CreatedVia.STAFF
+    cancelled = by_status[RequestStatus.CANCELLED]
+    assert RequestActivity.objects.get(request=cancelled, action=RequestAction.CANCEL).actor == cancelled.stay.guest
+    assert (
+        RequestActivity.objects.get(request=by_status[RequestStatus.EXPIRED], action=RequestAction.EXPIRE).actor is None
+    )
+    assert RequestActivity.objects.filter(request__hotel__slug="demo", action=RequestAction.NOTE, is_internal=True)
+
+
+@pytest.mark.django_db
+def test_a_second_run_leaves_requests_people_moved_and_policies_they_changed_alone(settings):
+    settings.DEBUG = True
+    seed()
+    waiting = ServiceRequest.objects.get(hotel__slug="demo", status=RequestStatus.NEW)
+    admin = User.objects.get(phone_number="+966555000002")
+    concierge.service_request_acknowledge(actor=admin, request=waiting)
+    DepartmentPolicy.objects.filter(department__name_en="Spa").update(sla_minutes=5)
+    requests_before = ServiceRequest.objects.count()
+
+    summary = json.loads(seed("--json"))
+
+    assert summary["created"] == []
+    assert ServiceRequest.objects.count() == requests_before
+    waiting.refresh_from_db()
+    assert waiting.status == RequestStatus.ACKNOWLEDGED
+    assert DepartmentPolicy.objects.get(department__name_en="Spa").sla_minutes == 5
