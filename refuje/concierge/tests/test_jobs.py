@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from freezegun import freeze_time
 
 from refuje.common.testing.concierge_factories import GuestStayFactory
@@ -18,6 +18,13 @@ from refuje.stays.models import StayStatus
 pytestmark = pytest.mark.django_db
 
 T0 = "2026-03-01 09:00:00+00:00"
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Reasons are asserted in English; jobs otherwise write them in the default language, Arabic."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
