@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from refuje.common.api import ApiErrorSerializer
+
 from .models import Language
 from .serializers import SignedInSerializer
 
@@ -44,9 +46,7 @@ class ProfileUpdateSerializer(serializers.Serializer[dict[str, Any]]):
 # --- Documented error bodies ------------------------------------------------------------------
 
 
-class SessionErrorSerializer(serializers.Serializer[dict[str, Any]]):
-    detail = serializers.CharField(help_text="A message for people, in the request's language.")
-    code = serializers.CharField(help_text="A stable machine code.")
+SessionErrorSerializer = ApiErrorSerializer
 
 
 class RateLimitedErrorSerializer(SessionErrorSerializer):

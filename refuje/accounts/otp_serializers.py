@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from refuje.common.api import ApiErrorSerializer
 from refuje.hotels.models import Hotel
 from refuje.stays.serializers import OwnStaySerializer
 
@@ -126,9 +127,7 @@ def _messages() -> serializers.ListField:
     return serializers.ListField(child=serializers.CharField(), required=False)
 
 
-class OtpErrorSerializer(serializers.Serializer[dict[str, Any]]):
-    detail = serializers.CharField(help_text=_("A message for people, in the request's language."))
-    code = serializers.CharField(help_text=_("A stable machine code."))
+OtpErrorSerializer = ApiErrorSerializer
 
 
 class OtpRateLimitedSerializer(OtpErrorSerializer):

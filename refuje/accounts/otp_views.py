@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from refuje.common.api import actor_of
 from refuje.common.ratelimit import client_ip
 from refuje.stays.serializers import OwnStaySerializer
 from refuje.stays.services import stay_for_sign_in
@@ -177,7 +178,7 @@ class PhoneVerifyView(APIView):
     def post(self, request: Request) -> Response:
         data = _parse(PhoneVerifySerializer, request)
         user = otp_verify_phone(
-            user=request.user,  # type: ignore[arg-type]
+            user=actor_of(request),
             phone=data["phone"],
             code=data["code"],
             ip=client_ip(request._request),

@@ -26,8 +26,8 @@ from refuje.common.ratelimit import client_ip as _client_ip
 class ApiErrorSerializer(serializers.Serializer[Any]):
     """The error body of every endpoint (see refuje.common.errors)."""
 
-    detail = serializers.CharField()
-    code = serializers.CharField()
+    detail = serializers.CharField(help_text="A message for people, in the request's language.")
+    code = serializers.CharField(help_text="A stable machine code.")
 
 
 class PhoneField(serializers.CharField):
