@@ -6,7 +6,12 @@ from rest_framework.test import APIClient
 
 from refuje.common.testing.factories import HotelFactory, UserFactory
 
-pytest_plugins = ["refuje.providers.fakes.pytest_fixtures", "refuje.common.testing.tenancy"]
+pytest_plugins = [
+    "refuje.providers.fakes.pytest_fixtures",
+    "refuje.providers.fakes.moyasar_fixtures",
+    "refuje.providers.fakes.push_fixtures",
+    "refuje.common.testing.tenancy",
+]
 
 
 @pytest.fixture

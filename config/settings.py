@@ -56,6 +56,12 @@ INSTALLED_APPS = [
     "refuje.qrcodes",
     "refuje.stays",
     "refuje.concierge",
+    "refuje.realtime",
+    "refuje.notifications",
+    "refuje.push",
+    "refuje.bookings",
+    "refuje.payments",
+    "refuje.reviews",
 ]
 
 MIDDLEWARE = [
@@ -332,6 +338,18 @@ ESCALATION_HEARTBEAT_MAX_AGE_SECONDS = env.int("ESCALATION_HEARTBEAT_MAX_AGE_SEC
 ESCALATION_HEARTBEAT_REQUIRED = env.bool("ESCALATION_HEARTBEAT_REQUIRED", default=not (DEBUG or TESTING))
 REQUEST_EXPIRE_UNACKNOWLEDGED_HOURS = env.int("REQUEST_EXPIRE_UNACKNOWLEDGED_HOURS", default=24)
 OTP_SMS_FALLBACK_AFTER_SECONDS = env.int("OTP_SMS_FALLBACK_AFTER_SECONDS", default=45)
+
+# --- Realtime (event bus, SSE) -------------------------------------------------------------
+
+# --- Notifications -------------------------------------------------------------------------
+
+# --- Web push ------------------------------------------------------------------------------
+
+# --- Bookings ------------------------------------------------------------------------------
+
+# --- Payments ------------------------------------------------------------------------------
+
+# --- Reviews -------------------------------------------------------------------------------
 
 # --- Logging -------------------------------------------------------------------------------
 LOGGING = {

@@ -21,6 +21,13 @@ urlpatterns = [
     path("api/v1/", include("refuje.stays.urls")),
     path("api/v1/", include("refuje.concierge.urls")),
     path("api/v1/", include("refuje.insights.urls")),
+    path("api/v1/", include("refuje.realtime.urls")),
+    path("api/v1/", include("refuje.notifications.urls")),
+    path("api/v1/", include("refuje.push.urls")),
+    path("api/v1/", include("refuje.bookings.urls")),
+    path("api/v1/", include("refuje.payments.urls")),
+    path("api/v1/", include("refuje.reviews.urls")),
+    path("api/v1/", include("refuje.providers.urls")),
     path("api/v1/public/", include("refuje.public.urls")),
     path("api/<path:rest>", api_not_found),
 ]

@@ -1,0 +1,1 @@
+"""Bookings: staff schedules, availability, bookings without double booking, cancellation."""

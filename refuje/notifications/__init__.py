@@ -1,0 +1,1 @@
+"""Notifications: in-app inbox, channel routing by preference, reminders and digests."""

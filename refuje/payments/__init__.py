@@ -1,0 +1,1 @@
+"""Payments: the Moyasar gateway, verification, webhooks, refunds and reconciliation."""

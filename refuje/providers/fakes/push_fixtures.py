@@ -1,0 +1,1 @@
+"""Pytest fixtures for the local fake Push server."""

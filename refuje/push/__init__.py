@@ -1,0 +1,1 @@
+"""Web push: VAPID keys, browser subscriptions and delivery."""

@@ -1,0 +1,1 @@
+"""Live events: the event bus and server-sent event streams."""

@@ -1,0 +1,1 @@
+"""Reviews and ratings of completed bookings and requests."""
