@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext_noop
 
 from refuje.common.errors import NotFound
 from refuje.stays.models import StayStatus
@@ -184,10 +184,12 @@ def expiry_run(*, now: datetime | None = None) -> ExpiryResult:
     )
     expired: list[int] = []
     for request in due:
+        # Stored as the English message and translated when shown (see SystemNoteMixin), so
+        # every reader sees the note in their own language, not in the worker's.
         if request.stay.status != StayStatus.ACTIVE:
-            reason = gettext("The stay has ended.")
+            reason = gettext_noop("The stay has ended.")
         else:
-            reason = gettext("Nobody acknowledged the request in time.")
+            reason = gettext_noop("Nobody acknowledged the request in time.")
         try:
             service_request_expire(request=request, reason=reason)
         except (IllegalTransition, NotFound):

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -331,7 +332,17 @@ class ActivityActorSerializer(serializers.ModelSerializer[User]):
         read_only_fields = fields
 
 
-class StaffActivitySerializer(serializers.ModelSerializer[RequestActivity]):
+class SystemNoteMixin:
+    """Notes written by jobs (no actor) are stored as English messages and shown translated."""
+
+    def to_representation(self, instance: RequestActivity) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)  # type: ignore[misc]
+        if instance.actor_id is None and instance.note:
+            data["note"] = gettext(instance.note)
+        return data
+
+
+class StaffActivitySerializer(SystemNoteMixin, serializers.ModelSerializer[RequestActivity]):
     actor = ActivityActorSerializer(read_only=True, allow_null=True)
 
     class Meta:
@@ -348,7 +359,7 @@ class StaffRequestDetailSerializer(StaffRequestSerializer):
         read_only_fields = fields
 
 
-class GuestActivitySerializer(serializers.ModelSerializer[RequestActivity]):
+class GuestActivitySerializer(SystemNoteMixin, serializers.ModelSerializer[RequestActivity]):
     by = serializers.SerializerMethodField(help_text="Who acted: you, hotel staff, or the system.")
 
     class Meta:

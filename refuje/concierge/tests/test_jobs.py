@@ -151,3 +151,23 @@ def test_tasks_are_registered_under_their_beat_names():
     from config.celery import app
 
     assert {"refuje.concierge.escalate_requests", "refuje.concierge.expire_requests"} <= set(app.tasks)
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [("en", "Nobody acknowledged the request in time."), ("ar", "لم يستلم أحد الطلب في الوقت المحدد.")],
+)
+def test_a_job_note_is_shown_in_the_readers_language(scene, settings, language, shown):
+    """The job runs in one language; staff and guests each read its note in their own."""
+    settings.REQUEST_EXPIRE_UNACKNOWLEDGED_HOURS = 1
+    stale = old_request(scene, hours=2)
+    with translation.override("ar"):
+        expiry_run()
+
+    staff = scene.client(scene.admin.user).get(f"{scene.staff_url}{stale.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+    guest = scene.client(scene.guest).get(f"/api/v1/guest/requests/{stale.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+
+    for response, key in ((staff, "activities"), (guest, "timeline")):
+        assert response.status_code == 200, response.content
+        notes = [a["note"] for a in response.json()[key] if a["action"] == "expire"]
+        assert notes == [shown]
