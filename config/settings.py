@@ -5,6 +5,7 @@ Defaults are production-safe; `make run` opts into local development with DEBUG=
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -170,7 +171,9 @@ OTP_HASH_KEY = env.str("OTP_HASH_KEY", default="") or SECRET_KEY
 OTP_PROVIDER = env.str("OTP_PROVIDER", default="console")
 NOTIFICATION_PROVIDER = env.str("NOTIFICATION_PROVIDER", default="console")
 PROVIDER_HTTP_TIMEOUT_SECONDS = env.float("PROVIDER_HTTP_TIMEOUT_SECONDS", default=10.0)
-AUTHENTICA_API_KEY = env.str("AUTHENTICA_API_KEY", default="")
+# Read raw: Authentica keys look like "$2y$10$…", and django-environ treats a leading "$" as a
+# reference to another variable (the key would silently read as empty).
+AUTHENTICA_API_KEY = os.environ.get("AUTHENTICA_API_KEY", "")
 AUTHENTICA_BASE_URL = env.str("AUTHENTICA_BASE_URL", default="https://api.authentica.sa")
 AUTHENTICA_SENDER_NAME = env.str("AUTHENTICA_SENDER_NAME", default="")
 AUTHENTICA_TEMPLATE_ID = env.int("AUTHENTICA_TEMPLATE_ID", default=1)
@@ -301,9 +304,21 @@ STORAGES = {
 # Without Redis the embedded default uses kombu's filesystem transport: a broker that needs
 # no server, shared by the web process, the worker and beat through a directory.
 CELERY_BROKER_DIR = DATA_DIR / "broker"
+# With acks_late a message stays unacknowledged in Redis while its task runs; when the worker dies
+# (kill -9, lost machine) another worker takes it again once it is older than the visibility
+# timeout. A task still running after that long is delivered a second time, so keep the timeout
+# above the longest task (every job is idempotent anyway). kombu looks for such abandoned messages
+# every interval × throttle seconds; here about a quarter of the timeout, at most every 100 s.
+CELERY_VISIBILITY_TIMEOUT_SECONDS = env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)
+if CELERY_VISIBILITY_TIMEOUT_SECONDS < 1:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT_SECONDS must be at least 1.")
 if REDIS_URL:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
+        "unacked_restore_interval": max(1, min(100, CELERY_VISIBILITY_TIMEOUT_SECONDS // 4)),
+        "unacked_restore_throttle": 1,
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -338,18 +353,145 @@ ESCALATION_HEARTBEAT_MAX_AGE_SECONDS = env.int("ESCALATION_HEARTBEAT_MAX_AGE_SEC
 ESCALATION_HEARTBEAT_REQUIRED = env.bool("ESCALATION_HEARTBEAT_REQUIRED", default=not (DEBUG or TESTING))
 REQUEST_EXPIRE_UNACKNOWLEDGED_HOURS = env.int("REQUEST_EXPIRE_UNACKNOWLEDGED_HOURS", default=24)
 OTP_SMS_FALLBACK_AFTER_SECONDS = env.int("OTP_SMS_FALLBACK_AFTER_SECONDS", default=45)
+# A job (refuje.common.jobs) is stale when its last run is older than its period × this factor.
+JOB_HEALTH_STALE_FACTOR = env.float("JOB_HEALTH_STALE_FACTOR", default=3.0)
 
 # --- Realtime (event bus, SSE) -------------------------------------------------------------
+# Redis pub/sub carries events between processes; without it an in-process bus plus polling of
+# the activity log (the Celery worker is another process). Streams need ASGI (config.asgi).
+REALTIME_REDIS_URL = env.str("REALTIME_REDIS_URL", default=REDIS_URL)
+REALTIME_CHANNEL = env.str("REALTIME_CHANNEL", default="refuje:events")
+REALTIME_HEARTBEAT_SECONDS = env.float("REALTIME_HEARTBEAT_SECONDS", default=15.0)
+# How often streams read the log when the bus cannot wake them (no Redis, or Redis down).
+REALTIME_POLL_SECONDS = env.float("REALTIME_POLL_SECONDS", default=15.0)
+REALTIME_REDIS_RETRY_MAX_SECONDS = env.float("REALTIME_REDIS_RETRY_MAX_SECONDS", default=5.0)
+# Re-check a stream's access (deactivated, removed from the hotel, departments changed).
+REALTIME_REVALIDATE_SECONDS = env.float("REALTIME_REVALIDATE_SECONDS", default=60.0)
+# Activities committed this late after a newer one are still delivered (see refuje/realtime/feeds.py).
+REALTIME_LOOKBACK_SECONDS = env.float("REALTIME_LOOKBACK_SECONDS", default=60.0)
+REALTIME_RETRY_MILLISECONDS = env.int("REALTIME_RETRY_MILLISECONDS", default=3000)
 
 # --- Notifications -------------------------------------------------------------------------
+# WhatsApp (Gupshup) template ids per notification kind: {"request.confirmed": {"ar": "…", "en": "…"}}
+# or one id for every language. A kind without a template goes out by SMS instead.
+NOTIFICATION_WHATSAPP_TEMPLATES: dict[str, object] = env.json("NOTIFICATION_WHATSAPP_TEMPLATES", default={})
+NOTIFICATION_EMAIL_FROM = env.str("NOTIFICATION_EMAIL_FROM", default="")
+NOTIFICATION_DELIVERY_MAX_ATTEMPTS = env.int("NOTIFICATION_DELIVERY_MAX_ATTEMPTS", default=5)
+NOTIFICATION_DELIVERY_CLAIM_STALE_SECONDS = env.int("NOTIFICATION_DELIVERY_CLAIM_STALE_SECONDS", default=120)
+NOTIFICATION_REALERT_INTERVAL_MINUTES = env.int("NOTIFICATION_REALERT_INTERVAL_MINUTES", default=5)
+NOTIFICATION_REALERT_MAX = env.int("NOTIFICATION_REALERT_MAX", default=3)
+NOTIFICATION_REMINDER_LEAD_MINUTES = env.int("NOTIFICATION_REMINDER_LEAD_MINUTES", default=60)
+NOTIFICATION_DIGEST_LOCAL_HOUR = env.int("NOTIFICATION_DIGEST_LOCAL_HOUR", default=8)
+if not 0 <= NOTIFICATION_DIGEST_LOCAL_HOUR <= 23:
+    raise ImproperlyConfigured("NOTIFICATION_DIGEST_LOCAL_HOUR must be an hour from 0 to 23.")
+CELERY_BEAT_SCHEDULE["notifications-realert"] = {
+    "task": "refuje.notifications.realert",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
+CELERY_BEAT_SCHEDULE["notifications-reminders"] = {
+    "task": "refuje.notifications.reminders",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
+# Every 15 minutes: hotels in time zones with :30 and :45 offsets reach their hour too.
+CELERY_BEAT_SCHEDULE["notifications-daily-digest"] = {
+    "task": "refuje.notifications.daily_digest",
+    "schedule": 900.0,
+    "options": {"expires": 890},
+}
+CELERY_BEAT_SCHEDULE["notifications-deliver-pending"] = {
+    "task": "refuje.notifications.deliver_pending",
+    "schedule": 120.0,
+    "options": {"expires": 115},
+}
 
 # --- Web push ------------------------------------------------------------------------------
+# VAPID_* live with the providers above. Push is on when both keys are set (`manage.py vapid_keys`).
+# The server POSTs to URLs that browsers (users) give us: only public https push services, unless
+# this is switched on for local fake push services on http://127.0.0.1 (DEBUG or tests only).
+PUSH_ALLOW_INSECURE_ENDPOINTS = env.bool("PUSH_ALLOW_INSECURE_ENDPOINTS", default=False)
+if PUSH_ALLOW_INSECURE_ENDPOINTS and not (DEBUG or TESTING):
+    raise ImproperlyConfigured(
+        "PUSH_ALLOW_INSECURE_ENDPOINTS lets users point the server at internal addresses; "
+        "it is for DEBUG or tests only."
+    )
+PUSH_MAX_CONSECUTIVE_FAILURES = env.int("PUSH_MAX_CONSECUTIVE_FAILURES", default=5)
+PUSH_MAX_SUBSCRIPTIONS_PER_USER = env.int("PUSH_MAX_SUBSCRIPTIONS_PER_USER", default=10)
+PUSH_SEND_MAX_RETRIES = env.int("PUSH_SEND_MAX_RETRIES", default=3)
+if PUSH_MAX_CONSECUTIVE_FAILURES < 1 or PUSH_MAX_SUBSCRIPTIONS_PER_USER < 1 or PUSH_SEND_MAX_RETRIES < 0:
+    raise ImproperlyConfigured(
+        "PUSH_MAX_CONSECUTIVE_FAILURES and PUSH_MAX_SUBSCRIPTIONS_PER_USER must be at least 1, "
+        "PUSH_SEND_MAX_RETRIES at least 0."
+    )
+from refuje.push.vapid import settings_problems as _vapid_settings_problems  # noqa: E402
+
+_vapid_problems = _vapid_settings_problems(
+    public_key=VAPID_PUBLIC_KEY, private_key=VAPID_PRIVATE_KEY, subject=VAPID_SUBJECT
+)
+if _vapid_problems:
+    raise ImproperlyConfigured("Web push: " + " ".join(_vapid_problems))
 
 # --- Bookings ------------------------------------------------------------------------------
+# A booking awaiting payment holds its slot this long; the release job then expires it.
+BOOKING_PAYMENT_HOLD_MINUTES = env.int("BOOKING_PAYMENT_HOLD_MINUTES", default=15)
+# How many alternative slots a 409 (slot taken) suggests, and the widest availability query.
+BOOKING_NEXT_SLOTS = env.int("BOOKING_NEXT_SLOTS", default=5)
+BOOKING_AVAILABILITY_MAX_DAYS = env.int("BOOKING_AVAILABILITY_MAX_DAYS", default=31)
+if BOOKING_PAYMENT_HOLD_MINUTES < 1 or BOOKING_NEXT_SLOTS < 0 or BOOKING_AVAILABILITY_MAX_DAYS < 1:
+    raise ImproperlyConfigured(
+        "BOOKING_PAYMENT_HOLD_MINUTES and BOOKING_AVAILABILITY_MAX_DAYS must be at least 1, "
+        "BOOKING_NEXT_SLOTS at least 0."
+    )
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["BookingStatusEnum"] = "refuje.bookings.models.BookingStatus"  # type: ignore[index]
+CELERY_BEAT_SCHEDULE["bookings-release-expired-holds"] = {
+    "task": "refuje.bookings.release_expired_holds",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
 
 # --- Payments ------------------------------------------------------------------------------
+# `moyasar` takes card payments through Moyasar (MOYASAR_* above). Without Moyasar keys, local
+# development and tests default to `console`, a gateway that approves every payment and logs it;
+# production must use Moyasar.
+PAYMENT_PROVIDER = env.str(
+    "PAYMENT_PROVIDER", default="moyasar" if MOYASAR_SECRET_KEY or not (DEBUG or TESTING) else "console"
+)
+if PAYMENT_PROVIDER not in ("console", "moyasar"):
+    raise ImproperlyConfigured(f"PAYMENT_PROVIDER must be console or moyasar, not {PAYMENT_PROVIDER!r}.")
+if PAYMENT_PROVIDER == "console" and not (DEBUG or TESTING):
+    raise ImproperlyConfigured(
+        "PAYMENT_PROVIDER=console approves every payment without charging; set PAYMENT_PROVIDER=moyasar in production."
+    )
+_missing_moyasar = [
+    name
+    for name in ("MOYASAR_SECRET_KEY", "MOYASAR_PUBLISHABLE_KEY", "MOYASAR_WEBHOOK_SECRET")
+    if PAYMENT_PROVIDER == "moyasar" and not globals()[name]
+]
+if _missing_moyasar:
+    raise ImproperlyConfigured(f"PAYMENT_PROVIDER=moyasar needs {', '.join(_missing_moyasar)}.")
+# Authorise at booking, capture when the booking is completed, void when it is cancelled.
+PAYMENT_MANUAL_CAPTURE = env.bool("PAYMENT_MANUAL_CAPTURE", default=False)
+# Where Moyasar sends the payer after 3-D Secure; the page calls POST /api/v1/payments/{id}/verify/.
+PAYMENT_CALLBACK_URL = env.str("PAYMENT_CALLBACK_URL", default=f"{PUBLIC_BASE_URL}/pay/return/{{payment_id}}/")
+# Webhooks can be lost: payments still open after this long are fetched from Moyasar by a job.
+PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=120)
+PAYMENT_RECONCILE_MAX_AGE_HOURS = env.int("PAYMENT_RECONCILE_MAX_AGE_HOURS", default=72)
+# A refund whose answer never came (timeout) is checked at Moyasar, and re-sent if missing, after this.
+PAYMENT_REFUND_RETRY_AFTER_SECONDS = env.int("PAYMENT_REFUND_RETRY_AFTER_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "refuje.payments.reconcile_payments",
+    "schedule": 120.0,
+    "options": {"expires": 110},
+}
 
 # --- Reviews -------------------------------------------------------------------------------
+# Recomputes every stored rating from the published reviews and fixes any drift (see reviews/ratings.py).
+CELERY_BEAT_SCHEDULE["reconcile-ratings"] = {
+    "task": "refuje.reviews.reconcile_ratings",
+    "schedule": 3600.0,
+    "options": {"expires": 3500},
+}
 
 # --- Logging -------------------------------------------------------------------------------
 LOGGING = {

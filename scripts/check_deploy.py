@@ -16,6 +16,9 @@ env.update(
         "ALLOWED_HOSTS": "refuje.example",
         "OTP_PROVIDER": "authentica",
         "AUTHENTICA_API_KEY": "deploy-check-key",
+        "MOYASAR_SECRET_KEY": "sk_test_deploy_check",
+        "MOYASAR_PUBLISHABLE_KEY": "pk_test_deploy_check",
+        "MOYASAR_WEBHOOK_SECRET": "deploy-check-webhook-secret",
         "DATABASE_URL": env.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
     }
 )
