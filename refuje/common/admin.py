@@ -12,6 +12,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from refuje.accounts.models import User
@@ -19,7 +20,8 @@ from refuje.accounts.phone import normalize_phone
 from refuje.compliance.services import audit_record
 from refuje.hotels.models import Hotel
 
-from .models import RateLimitCounter
+from .jobs import BeatJob, JobHealth, JobState, beat_jobs, job_health_of
+from .models import JobHeartbeat, RateLimitCounter
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
@@ -122,3 +124,55 @@ class RateLimitCounterAdmin(ReadOnlyModelAdmin):
     search_fields = ("key",)
     ordering = ("-window_start", "key")
     date_hierarchy = "window_start"
+
+
+JOB_STATE_LABELS = {
+    JobState.OK: _("healthy"),
+    JobState.RUNNING: _("healthy (running now)"),
+    JobState.FAILING: _("failing"),
+    JobState.STALE: _("stale"),
+    JobState.NEVER_RAN: _("never ran"),
+}
+
+
+@admin.register(JobHeartbeat)
+class JobHeartbeatAdmin(ReadOnlyModelAdmin):
+    """The periodic jobs' last runs. Healthy or stale is judged against each job's period in
+    CELERY_BEAT_SCHEDULE (see refuje.common.jobs)."""
+
+    list_display = (
+        "name",
+        "health",
+        "last_started_at",
+        "last_finished_at",
+        "last_ok",
+        "last_duration_ms",
+        "runs",
+        "failures",
+        "last_error",
+    )
+    readonly_fields = (
+        "name",
+        "health",
+        "last_started_at",
+        "last_finished_at",
+        "last_ok",
+        "last_error",
+        "last_duration_ms",
+        "last_result",
+        "runs",
+        "failures",
+    )
+    fields = readonly_fields
+    search_fields = ("name",)
+    ordering = ("name",)
+
+    def _health(self, obj: JobHeartbeat) -> JobHealth:
+        jobs = {job.task: job for job in beat_jobs()}
+        # A job no longer in the schedule has no period: only its last outcome counts.
+        job = jobs.get(obj.name) or BeatJob(entry="", task=obj.name, period_seconds=None)
+        return job_health_of(job, obj, now=timezone.now())
+
+    @admin.display(description=_("health"))
+    def health(self, obj: JobHeartbeat) -> str:
+        return str(JOB_STATE_LABELS[self._health(obj).state])

@@ -37,13 +37,12 @@ def _cache() -> tuple[bool, str]:
 def _broker() -> tuple[bool, str]:
     if not settings.REDIS_URL:
         return settings.CELERY_BROKER_DIR.exists() or not settings.DEBUG, "filesystem"
-    import redis
+    # Through kombu, so whatever transport CELERY_BROKER_URL names is the one that is checked.
+    from kombu import Connection
 
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
-    try:
-        return bool(client.ping()), "redis"
-    finally:
-        client.close()
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=0.5) as broker:
+        broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=1)
+    return True, str(settings.CELERY_BROKER_URL).split(":", 1)[0]
 
 
 register_readiness_check("database", _database)

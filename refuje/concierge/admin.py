@@ -7,10 +7,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from refuje.common.admin import ReadOnlyModelAdmin
 
-from .models import DepartmentPolicy, EscalationContact, RequestActivity, ServiceRequest
+from .health_selectors import EscalationState, escalation_health
+from .models import DepartmentPolicy, EscalationContact, EscalationHeartbeat, RequestActivity, ServiceRequest
 
 
 class RequestActivityInline(admin.TabularInline):
@@ -53,3 +55,25 @@ class DepartmentPolicyAdmin(ReadOnlyModelAdmin):
     list_display = ("department", "sla_minutes", "after_hours_sla_minutes", "reminder_interval_minutes", "updated_at")
     list_select_related = ("department", "department__hotel")
     inlines = (EscalationContactInline,)
+
+
+ESCALATION_STATE_LABELS = {
+    EscalationState.OK: _("healthy"),
+    EscalationState.FAILING: _("failing"),
+    EscalationState.STALE: _("stale"),
+    EscalationState.NEVER_RAN: _("never ran"),
+}
+
+
+@admin.register(EscalationHeartbeat)
+class EscalationHeartbeatAdmin(ReadOnlyModelAdmin):
+    """Whether the escalation job is alive: stale past ESCALATION_HEARTBEAT_MAX_AGE_SECONDS,
+    failing when its last run raised (the same rule as /readyz)."""
+
+    list_display = ("__str__", "health", "last_run_at", "last_duration_ms", "escalated_count", "last_error")
+    readonly_fields = ("health", "last_run_at", "last_duration_ms", "escalated_count", "last_error")
+    fields = readonly_fields
+
+    @admin.display(description=_("health"))
+    def health(self, obj: EscalationHeartbeat) -> str:
+        return str(ESCALATION_STATE_LABELS[escalation_health(heartbeat=obj).state])

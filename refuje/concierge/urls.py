@@ -1,8 +1,9 @@
 from django.urls import URLPattern, URLResolver, path
 
-from . import views
+from . import health_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("hotels/<slug:hotel>/health/", health_views.HotelHealthView.as_view(), name="hotel-health"),
     path(
         "hotels/<slug:hotel>/departments/<int:department_id>/policy/",
         views.DepartmentPolicyView.as_view(),

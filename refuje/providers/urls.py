@@ -1,3 +1,12 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from . import gupshup_webhook_views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("webhooks/gupshup/", gupshup_webhook_views.GupshupWebhookView.as_view(), name="webhook-gupshup"),
+    path(
+        "webhooks/gupshup/<str:token>/",
+        gupshup_webhook_views.GupshupTokenWebhookView.as_view(),
+        name="webhook-gupshup-token",
+    ),
+]
