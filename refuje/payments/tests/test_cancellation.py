@@ -1,0 +1,139 @@
+"""Refunds for cancellations, as refuje.bookings calls them."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from refuje.bookings.events import booking_event
+from refuje.bookings.models import BookingStatus
+from refuje.bookings.services import booking_cancel
+from refuje.payments.models import LedgerEntry, PaymentStatus, Refund, RefundKind, RefundStatus
+from refuje.payments.services import payment_reconcile_run, payment_refund_for_cancellation
+
+from .conftest import PRICE, make_scene
+from .test_reconcile import later
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def refunded_events():
+    seen: list[dict] = []
+
+    def receiver(sender, kind, booking, data, **kwargs):
+        if kind == "booking.refunded":
+            seen.append(data)
+
+    booking_event.connect(receiver)
+    yield seen
+    booking_event.disconnect(receiver)
+
+
+def paid(fake, **pay):
+    scene = make_scene(fake)
+    scene.pay(**pay)
+    payment_reconcile_run(now=later())
+    return scene.refresh()
+
+
+def test_refund_up_to_what_was_paid(fake_moyasar, refunded_events, django_capture_on_commit_callbacks):
+    scene = paid(fake_moyasar)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = payment_refund_for_cancellation(
+            booking=scene.booking, amount_minor=PRICE * 2, reason="cancelled", actor=scene.booking.customer
+        )
+
+    assert refund is not None
+    assert (refund.kind, refund.amount_minor, refund.status) == (RefundKind.REFUND, PRICE, RefundStatus.SUCCEEDED)
+    assert refund.actor == scene.booking.customer
+    assert scene.refresh().payment.status == PaymentStatus.REFUNDED
+    assert refunded_events == [{"amount_minor": PRICE, "currency": "SAR"}]
+
+
+def test_partial_refund_for_a_late_cancellation(fake_moyasar):
+    scene = paid(fake_moyasar)
+    refund = payment_refund_for_cancellation(booking=scene.booking, amount_minor=7500, reason="late", actor=None)
+    assert refund is not None
+    assert refund.amount_minor == 7500
+    assert scene.refresh().payment.status == PaymentStatus.PARTIALLY_REFUNDED
+    assert fake_moyasar.payment(scene.payment.moyasar_id)["refunded"] == 7500
+
+
+def test_nothing_to_refund_is_none(fake_moyasar):
+    unpaid = make_scene(fake_moyasar)
+    assert payment_refund_for_cancellation(booking=unpaid.booking, amount_minor=PRICE, reason="x", actor=None) is None
+    scene = paid(fake_moyasar)
+    assert payment_refund_for_cancellation(booking=scene.booking, amount_minor=0, reason="x", actor=None) is None
+    assert not Refund.objects.exists()
+
+
+def test_only_authorised_is_voided(fake_moyasar, settings):
+    settings.PAYMENT_MANUAL_CAPTURE = True
+    scene = paid(fake_moyasar, manual=True)
+
+    refund = payment_refund_for_cancellation(booking=scene.booking, amount_minor=PRICE, reason="x", actor=None)
+
+    assert refund is not None
+    assert (refund.kind, refund.status) == (RefundKind.VOID, RefundStatus.SUCCEEDED)
+    assert scene.refresh().payment.status == PaymentStatus.VOIDED
+    assert fake_moyasar.payment(scene.payment.moyasar_id)["status"] == "voided"
+
+
+def test_authorised_with_a_fee_captures_only_the_fee(fake_moyasar, settings):
+    settings.PAYMENT_MANUAL_CAPTURE = True
+    scene = paid(fake_moyasar, manual=True)
+
+    result = payment_refund_for_cancellation(booking=scene.booking, amount_minor=10000, reason="x", actor=None)
+
+    assert result is None
+    payment = scene.refresh().payment
+    assert (payment.status, payment.captured_minor) == (PaymentStatus.PAID, 5000)
+    assert fake_moyasar.payment(payment.moyasar_id)["captured"] == 5000
+
+
+def test_booking_cancel_refunds_through_moyasar(fake_moyasar, django_capture_on_commit_callbacks):
+    scene = paid(fake_moyasar)
+    assert scene.booking.status == BookingStatus.CONFIRMED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking, quote = booking_cancel(
+            actor=scene.booking.customer, booking=scene.booking, by_staff=True, now=timezone.now()
+        )
+
+    assert booking.status == BookingStatus.CANCELLED
+    payment = scene.refresh().payment
+    assert payment.refunded_minor == quote.refund_minor == PRICE
+    assert fake_moyasar.payment(payment.moyasar_id)["refunded"] == PRICE
+    assert LedgerEntry.objects.filter(kind="refund").count() == 1
+
+
+def test_cancellation_refund_with_moyasar_down_stays_pending_and_the_cancel_stands(fake_moyasar):
+    scene = paid(fake_moyasar)
+    fake_moyasar.fail_next(1, status=503, body={"type": "api_error", "message": "down", "errors": None})
+
+    booking, _quote = booking_cancel(actor=scene.booking.customer, booking=scene.booking, by_staff=True)
+
+    assert booking.status == BookingStatus.CANCELLED
+    refund = Refund.objects.get()
+    assert refund.status == RefundStatus.PENDING
+    payment_reconcile_run(now=later(3600))
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert fake_moyasar.payment(scene.payment.moyasar_id)["refunded"] == PRICE
+
+
+def test_completing_the_booking_captures_the_authorisation(fake_moyasar, settings):
+    from refuje.bookings.services import booking_complete
+
+    settings.PAYMENT_MANUAL_CAPTURE = True
+    scene = paid(fake_moyasar, manual=True)
+    assert scene.payment.status == PaymentStatus.AUTHORIZED
+
+    booking_complete(actor=scene.booking.customer, booking=scene.booking, now=scene.booking.end)
+
+    payment = scene.refresh().payment
+    assert (payment.status, payment.captured_minor) == (PaymentStatus.PAID, PRICE)
+    assert fake_moyasar.payment(payment.moyasar_id)["status"] == "captured"
+    assert [e.kind for e in LedgerEntry.objects.order_by("id")] == ["authorization", "capture"]
