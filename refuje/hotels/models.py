@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import zoneinfo
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone as dj_timezone
@@ -130,6 +131,16 @@ class HotelMembership(models.Model):
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.STAFF)
     departments = models.ManyToManyField(Department, blank=True, related_name="memberships")
     is_active = models.BooleanField(_("active"), default=True)
+    # The staff member's rating from reviews of their bookings: maintained by the reviews service
+    # in the same transaction as each review change (and checked by its reconcile job).
+    rating_average = models.DecimalField(
+        _("rating average"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("5"))],
+    )
+    rating_count = models.PositiveIntegerField(_("rating count"), default=0)
     created_at = models.DateTimeField(default=dj_timezone.now)
 
     class Meta:
@@ -139,6 +150,10 @@ class HotelMembership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "hotel"], name="hotels_membership_unique_user_hotel"),
             models.CheckConstraint(condition=models.Q(role__in=Role.values), name="hotels_membership_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(rating_average__gte=0, rating_average__lte=5),
+                name="hotels_membership_rating_range",
+            ),
         ]
         indexes = [models.Index(fields=["hotel", "role", "is_active"], name="hotels_membership_hotel_role")]
 

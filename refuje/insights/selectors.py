@@ -3,7 +3,7 @@ queries whatever the period holds.
 
 Queries: one aggregate over the requests (counts by status, SLA, escalations, after hours and, on
 PostgreSQL, the percentiles), one grouped count per department, one grouped count per local hour,
-one aggregate over the experiences' ratings. On other databases (the embedded SQLite default) the
+one aggregate over the published reviews. On other databases (the embedded SQLite default) the
 percentiles come from two more queries that fetch only the durations of the period, computed with
 the same interpolation as PostgreSQL's `percentile_cont`.
 """
@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,6 @@ from django.db import connections
 from django.db.models import (
     Aggregate,
     Count,
-    DecimalField,
     DurationField,
     ExpressionWrapper,
     F,
@@ -39,8 +38,9 @@ from django.utils.translation import gettext_lazy as _
 from refuje.common.errors import ApiError
 from refuje.concierge.models import ESCALATION_LEVELS, RequestStatus, ServiceRequest
 from refuje.concierge.selectors import requests_visible_to
-from refuje.experiences.models import Experience
 from refuje.hotels.models import Bilingual, Department, Hotel, HotelMembership, Role, role_rank
+from refuje.reviews.models import RATINGS, Review
+from refuje.reviews.ratings import rating_average
 
 DEFAULT_PERIOD = timedelta(days=30)
 MAX_PERIOD_DAYS = 366
@@ -219,6 +219,8 @@ class RatingSummary:
     rated_experiences: int
     rating_count: int
     rating_average: Decimal | None
+    distribution: dict[str, int]
+    in_period: int
 
 
 @dataclass(frozen=True)
@@ -314,7 +316,7 @@ def hotel_stats(*, membership: HotelMembership, period: Period) -> HotelStats:
         escalations_by_level=[LevelCount(level=level, count=row[f"level_{level}"]) for level in ESCALATION_LEVELS],
         after_hours=_share(row["after_hours"], total),
         busiest_hours=_busiest_hours(requests, period.tz),
-        ratings=_ratings(membership),
+        ratings=_ratings(membership, period),
     )
 
 
@@ -357,23 +359,28 @@ def _busiest_hours(requests: QuerySet[ServiceRequest], tz: ZoneInfo) -> list[Hou
     return [HourCount(hour=hour, count=counts.get(hour, 0)) for hour in range(24)]
 
 
-def _ratings(membership: HotelMembership) -> RatingSummary:
-    """The experiences' ratings as the reviews keep them (all time, not only the period): the
-    average weighted by each experience's number of ratings."""
-    experiences = Experience.objects.filter(hotel_id=membership.hotel_id)
+def _ratings(membership: HotelMembership, period: Period) -> RatingSummary:
+    """The published reviews' ratings, all time (how many were written in the period too): every
+    review of the hotel counts, those of requests without an experience included. Below ADMIN only
+    the reviews of the member's departments' requests and experiences."""
+    reviews = Review.objects.filter(hotel_id=membership.hotel_id, is_hidden=False)
     if not sees_all_departments(membership):
-        experiences = experiences.filter(department__in=departments_visible_to(membership))
-    row = experiences.order_by().aggregate(
-        rated=Count("pk", filter=Q(rating_count__gt=0)),
-        ratings=Sum("rating_count"),
-        points=Sum(
-            ExpressionWrapper(
-                F("rating_average") * F("rating_count"), output_field=DecimalField(max_digits=20, decimal_places=2)
-            )
-        ),
+        visible = departments_visible_to(membership).values("pk")
+        reviews = reviews.filter(
+            Q(request__department__in=visible) | Q(request__isnull=True, experience__department__in=visible)
+        )
+    row = reviews.order_by().aggregate(
+        total=Sum("rating"),
+        count=Count("pk"),
+        rated=Count("experience", distinct=True),
+        in_period=Count("pk", filter=Q(created_at__gte=period.start, created_at__lt=period.end)),
+        **{f"stars_{stars}": Count("pk", filter=Q(rating=stars)) for stars in RATINGS},
     )
-    ratings = row["ratings"] or 0
-    average = None
-    if ratings:
-        average = (Decimal(row["points"]) / ratings).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return RatingSummary(rated_experiences=row["rated"], rating_count=ratings, rating_average=average)
+    count = row["count"]
+    return RatingSummary(
+        rated_experiences=row["rated"],
+        rating_count=count,
+        rating_average=rating_average(row["total"] or 0, count) if count else None,
+        distribution={str(stars): row[f"stars_{stars}"] for stars in RATINGS},
+        in_period=row["in_period"],
+    )

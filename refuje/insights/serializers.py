@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from refuje.concierge.models import RequestStatus
+from refuje.reviews.models import RATINGS
 
 from .selectors import HotelStats, Period
 
@@ -118,12 +119,21 @@ class StatsHourCountSerializer(serializers.Serializer[Any]):
     count = serializers.IntegerField(min_value=0)
 
 
+StatsRatingDistributionSerializer: type[serializers.Serializer[Any]] = type(
+    "StatsRatingDistributionSerializer",
+    (serializers.Serializer,),
+    {str(stars): serializers.IntegerField(min_value=0) for stars in RATINGS},
+)
+
+
 class StatsRatingsSerializer(serializers.Serializer[Any]):
-    rated_experiences = serializers.IntegerField(min_value=0)
-    rating_count = serializers.IntegerField(min_value=0)
+    rated_experiences = serializers.IntegerField(min_value=0, help_text="Experiences with a published review.")
+    rating_count = serializers.IntegerField(min_value=0, help_text="Published reviews.")
     rating_average = serializers.DecimalField(
         max_digits=3, decimal_places=2, coerce_to_string=False, allow_null=True, help_text="null without ratings."
     )
+    distribution = StatsRatingDistributionSerializer(help_text="Published reviews with each rating, 1–5.")
+    in_period = serializers.IntegerField(min_value=0, help_text="Published reviews written in the period.")
 
 
 class HotelStatsSerializer(serializers.Serializer[HotelStats]):
@@ -144,7 +154,9 @@ class HotelStatsSerializer(serializers.Serializer[HotelStats]):
     escalations = StatsEscalationsSerializer(source="*")
     after_hours = StatsRateSerializer(help_text="Created outside the department's working hours.")
     busiest_hours = StatsHourCountSerializer(many=True, help_text="24 entries, hours 0–23 in the hotel's time zone.")
-    ratings = StatsRatingsSerializer(help_text="Experiences' ratings (all time).")
+    ratings = StatsRatingsSerializer(
+        help_text="Published reviews of requests and bookings (all time, with the number written in the period)."
+    )
 
     @extend_schema_field(serializers.ChoiceField(choices=SCOPES))
     def get_scope(self, stats: HotelStats) -> str:

@@ -50,7 +50,7 @@ class HotelStatsView(APIView):
         description=(
             "Counts of the requests created in the period by status and by department, time to acknowledge and "
             "to complete (median and 90th percentile, seconds), SLA breach rate, escalations, the after-hours "
-            "share, requests per hour of the day on the hotel's clock, and the experiences' ratings."
+            "share, requests per hour of the day on the hotel's clock, and the ratings of the published reviews."
         ),
         parameters=[HOTEL_PATH, *PERIOD_PARAMS],
         responses={

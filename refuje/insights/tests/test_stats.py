@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
+from refuje.bookings.models import BookingStatus
+from refuje.common.testing.booking_factories import BookingFactory
 from refuje.common.testing.concierge_factories import GuestStayFactory, ServiceRequestFactory
 from refuje.common.testing.factories import DepartmentFactory, HotelFactory, MembershipFactory
 from refuje.common.testing.tenancy import browser_client
@@ -18,6 +19,7 @@ from refuje.concierge.models import RequestStatus, ServiceRequest
 from refuje.experiences.tests.factories import ExperienceFactory
 from refuje.hotels.models import Department, Hotel, HotelMembership, Role
 from refuje.insights import selectors
+from refuje.reviews.models import Review
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +27,13 @@ NOW = datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)  # 12:00 in Riyadh
 MINUTE = timedelta(minutes=1)
 ZERO_STATUSES = dict.fromkeys(RequestStatus.values, 0)
+NO_RATINGS = {
+    "rated_experiences": 0,
+    "rating_count": 0,
+    "rating_average": None,
+    "distribution": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0},
+    "in_period": 0,
+}
 
 
 def seconds(value: float) -> timedelta:
@@ -86,7 +95,7 @@ def build_dataset(world: World) -> None:
     hotel, hk, mt = world.hotel, world.housekeeping, world.maintenance
     hour = timedelta(hours=1)
     # Housekeeping
-    make(
+    first = make(
         hotel,
         hk,
         T0,
@@ -144,10 +153,36 @@ def build_dataset(world: World) -> None:
     other = HotelFactory.create()
     make(other, DepartmentFactory.create(hotel=other), T0, ack_after=seconds(5), escalation_level=2)
 
-    ExperienceFactory.create(hotel=hotel, department=hk, rating_average=Decimal("4.50"), rating_count=2)
-    ExperienceFactory.create(hotel=hotel, department=mt, rating_average=Decimal("3.00"), rating_count=1)
+    # Reviews count all time; `in_period` only those written in the period. Hidden ones never count.
+    spa = ExperienceFactory.create(hotel=hotel, department=hk)
+    gym = ExperienceFactory.create(hotel=hotel, department=mt)
     ExperienceFactory.create(hotel=hotel, department=hk)  # not rated yet
-    ExperienceFactory.create(hotel=other, rating_average=Decimal("1.00"), rating_count=10)
+    review_of_booking(spa, 5, T0 + hour)
+    review_of_booking(spa, 4, datetime(2025, 1, 2, 9, 0, tzinfo=UTC))
+    review_of_booking(gym, 3, T0)
+    review_of_booking(gym, 1, T0, is_hidden=True)
+    review_of_request(first, 2, T0 + 2 * hour)  # a housekeeping request about no experience
+    review_of_booking(ExperienceFactory.create(hotel=other), 1, T0)
+
+
+def review_of_booking(experience, rating, at, **fields) -> Review:
+    booking = BookingFactory.create(hotel=experience.hotel, experience=experience, status=BookingStatus.COMPLETED)
+    return Review.objects.create(
+        hotel=experience.hotel,
+        author=booking.customer,
+        booking=booking,
+        experience=experience,
+        staff=booking.staff,
+        rating=rating,
+        created_at=at,
+        **fields,
+    )
+
+
+def review_of_request(request, rating, at) -> Review:
+    return Review.objects.create(
+        hotel=request.hotel, author=request.stay.guest, request=request, rating=rating, created_at=at
+    )
 
 
 def get_stats(world: World, member: HotelMembership, query: str = "", language: str = "en"):
@@ -217,7 +252,13 @@ def test_admin_sees_exact_numbers_of_the_whole_hotel(world):
     hours = {entry["hour"]: entry["count"] for entry in body["busiest_hours"]}
     assert [entry["hour"] for entry in body["busiest_hours"]] == list(range(24))
     assert {hour: count for hour, count in hours.items() if count} == {1: 1, 12: 1, 13: 1, 14: 2, 15: 1, 16: 1, 17: 1}
-    assert body["ratings"] == {"rated_experiences": 2, "rating_count": 3, "rating_average": 4.0}
+    assert body["ratings"] == {
+        "rated_experiences": 2,
+        "rating_count": 4,
+        "rating_average": 3.5,
+        "distribution": {"1": 0, "2": 1, "3": 1, "4": 1, "5": 1},
+        "in_period": 3,
+    }
 
 
 @freeze_time(NOW)
@@ -236,7 +277,14 @@ def test_staff_see_only_their_departments_numbers(world):
     assert body["escalations"]["by_level"] == [{"level": 1, "count": 1}, {"level": 2, "count": 1}]
     assert body["after_hours"] == {"count": 1, "rate": 0.25}
     assert sum(entry["count"] for entry in body["busiest_hours"]) == 4
-    assert body["ratings"] == {"rated_experiences": 1, "rating_count": 2, "rating_average": 4.5}
+    # Their department's experience and request reviews only.
+    assert body["ratings"] == {
+        "rated_experiences": 1,
+        "rating_count": 3,
+        "rating_average": 3.67,
+        "distribution": {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1},
+        "in_period": 2,
+    }
 
 
 @freeze_time(NOW)
@@ -248,7 +296,7 @@ def test_staff_without_departments_get_zeros(world):
 
     assert body["total"] == 0
     assert body["by_department"] == []
-    assert body["ratings"] == {"rated_experiences": 0, "rating_count": 0, "rating_average": None}
+    assert body["ratings"] == NO_RATINGS
 
 
 def test_viewers_may_not_see_stats(world):
@@ -275,7 +323,7 @@ def test_an_empty_hotel_gets_zeros_not_errors(world):
     }
     assert body["after_hours"] == {"count": 0, "rate": 0.0}
     assert body["busiest_hours"] == [{"hour": hour, "count": 0} for hour in range(24)]
-    assert body["ratings"] == {"rated_experiences": 0, "rating_count": 0, "rating_average": None}
+    assert body["ratings"] == NO_RATINGS
 
 
 @freeze_time(NOW)
@@ -482,7 +530,9 @@ def populate(world: World, count: int) -> None:
             escalation_level=index % 3,
             after_hours=bool(index % 5),
         )
-    ExperienceFactory.create_batch(min(count, 5), hotel=world.hotel, department=world.housekeeping, rating_count=1)
+    for index in range(min(count, 5)):
+        experience = ExperienceFactory.create(hotel=world.hotel, department=world.housekeeping)
+        review_of_booking(experience, 1 + index, T0)
 
 
 def stats_queries(world: World, member: HotelMembership) -> int:
