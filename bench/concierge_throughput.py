@@ -105,6 +105,10 @@ def server_environment(database: str, *, connections: str) -> dict[str, str]:
             # The console provider is refused in production; nothing is sent during the run.
             "OTP_PROVIDER": "authentica",
             "AUTHENTICA_API_KEY": "bench-dummy-key",
+            # Production settings refuse to start without payment keys; nothing is charged.
+            "MOYASAR_SECRET_KEY": "bench-dummy",
+            "MOYASAR_PUBLISHABLE_KEY": "bench-dummy",
+            "MOYASAR_WEBHOOK_SECRET": "bench-dummy",
             "DATABASE_URL": f"{POSTGRES}/{database}",
             "REDIS_URL": REDIS_URL,
             "CACHE_KEY_PREFIX": f"refuje-bench-{secrets.token_hex(4)}",
