@@ -58,8 +58,7 @@ def test_a_new_request_re_alerts_its_department_every_interval_up_to_the_cap(
     # Each member reads the alert in their own language.
     titles = {
         member.user.preferred_language: Notification.objects.filter(recipient=member.user, kind=kinds.REQUEST_REALERT)
-        .order_by("id")
-        .first()
+        .order_by("id")[0]
         .title
         for member in (scene.staff, scene.staff_ar)
     }
