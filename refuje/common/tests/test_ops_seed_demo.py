@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db import models
 
 from refuje.accounts.models import User
+from refuje.bookings.models import ExperienceBookingPolicy, StaffScheduleInterval
 from refuje.compliance.models import AuditEvent
 from refuje.concierge import services as concierge
 from refuje.concierge.lifecycle import TRANSITIONS
@@ -52,6 +53,8 @@ def snapshot():
             ServiceRequest,
             RequestActivity,
             AuditEvent,
+            StaffScheduleInterval,
+            ExperienceBookingPolicy,
         )
     }
 
@@ -292,3 +295,23 @@ def test_a_second_run_leaves_requests_people_moved_and_policies_they_changed_alo
     waiting.refresh_from_db()
     assert waiting.status == RequestStatus.ACKNOWLEDGED
     assert DepartmentPolicy.objects.get(department__name_en="Spa").sla_minutes == 5
+
+
+@pytest.mark.django_db
+def test_the_spa_therapist_can_be_booked_for_the_spa_massage_but_nobody_for_the_desert_tour(settings, client):
+    settings.DEBUG = True
+    seed()
+    experiences = {e.title_en: e for e in Experience.objects.filter(hotel__slug="demo")}
+
+    def slots(title):
+        response = client.get(
+            f"/api/v1/public/hotels/demo/experiences/{experiences[title].pk}/availability/", HTTP_ACCEPT_LANGUAGE="en"
+        )
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    massage = slots("Spa massage")
+    assert massage["slots"], massage
+    therapist = HotelMembership.objects.get(hotel__slug="demo", user__phone_number="+966555000004")
+    assert {staff for slot in massage["slots"] for staff in slot["staff"]} == {therapist.pk}
+    assert slots("Desert tour")["slots"] == []

@@ -28,6 +28,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from refuje.accounts.models import Language, User, UserType
+from refuje.bookings.models import ExperienceBookingPolicy, StaffScheduleInterval
+from refuje.bookings.services import booking_policy_set, staff_schedule_set
 from refuje.concierge import services as concierge
 from refuje.concierge.hours import Window
 from refuje.concierge.models import CreatedVia, DepartmentPolicy, RequestStatus, ServiceRequest
@@ -360,6 +362,46 @@ def seed_experiences(data: DemoData) -> None:
         data.experiences[spec.title_en] = experience
 
 
+# Bookable in the demo: the spa therapist (STAFF, Maintenance and Spa) offers these, daily
+# 10:00–22:00 hotel time with a break 14:00–15:00.
+BOOKABLE_EXPERIENCES = ("Spa massage", "Personal training")
+THERAPIST = "+966555000004"
+
+
+def seed_bookings_setup(data: DemoData) -> None:
+    """A working week for the therapist and a booking policy for the bookable experiences,
+    unless someone already set them."""
+    therapist = HotelMembership.objects.filter(hotel=data.hotel, user__phone_number=THERAPIST, is_active=True).first()
+    if therapist is None:
+        return
+    actor = _member(data, ACTING_ADMIN)
+    if not StaffScheduleInterval.objects.filter(membership=therapist).exists():
+        staff_schedule_set(
+            actor=actor,
+            membership=therapist,
+            work=[Window(weekday, time(10), time(22)) for weekday in range(7)],
+            breaks=[Window(weekday, time(14), time(15)) for weekday in range(7)],
+        )
+        data.created.append("schedule therapist")
+    for title in BOOKABLE_EXPERIENCES:
+        experience = data.experiences.get(title)
+        if experience is None or ExperienceBookingPolicy.objects.filter(experience=experience).exists():
+            continue
+        booking_policy_set(
+            actor=actor,
+            experience=experience,
+            bookable_staff=[therapist.pk],
+            buffer_after_minutes=15,
+            min_notice_minutes=60,
+            max_advance_days=30,
+            slot_step_minutes=30,
+            free_cancellation_hours=24,
+            late_cancellation_fee_percent=50,
+            no_show_fee_percent=100,
+        )
+        data.created.append(f"booking policy {title}")
+
+
 def seed_room_qr_code(data: DemoData) -> None:
     code = QRCode.objects.filter(hotel=data.hotel, target_type=QRTargetType.ROOM, room_number=QR_ROOM).first()
     if code is None:
@@ -481,6 +523,7 @@ SEED_STEPS: tuple[Callable[[DemoData], None], ...] = (
     seed_operator,
     seed_policies,
     seed_experiences,
+    seed_bookings_setup,
     seed_room_qr_code,
     seed_stays,
     seed_requests,
