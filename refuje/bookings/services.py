@@ -301,7 +301,10 @@ def staff_time_off_create(
 def staff_time_off_delete(*, actor: User, time_off: StaffTimeOff, ip: str | None = None) -> None:
     with transaction.atomic():
         locked = (
-            StaffTimeOff.objects.select_for_update().select_related("membership__hotel").filter(pk=time_off.pk).first()
+            StaffTimeOff.objects.select_for_update(of=("self",))
+            .select_related("membership__hotel")
+            .filter(pk=time_off.pk)
+            .first()
         )
         if locked is None:
             return  # already gone: deleting twice is a no-op

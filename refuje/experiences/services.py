@@ -125,7 +125,7 @@ def experience_update(
     if unknown:
         raise TypeError(f"experience_update cannot change {sorted(unknown)}")
     with transaction.atomic():
-        locked = Experience.objects.select_for_update().select_related("hotel").get(pk=experience.pk)
+        locked = Experience.objects.select_for_update(of=("self",)).select_related("hotel").get(pk=experience.pk)
         before = experience_state(locked)
         changed = [field for field in EXPERIENCE_EDITABLE_FIELDS if field in data and data[field] != before[field]]
         if not changed:
@@ -154,7 +154,7 @@ def experience_deactivate(*, actor: User, experience: Experience, ip: str | None
     """Experiences are never deleted: bookings, requests, reviews and printed QR codes refer to them.
     A deactivated experience disappears for guests; PATCH `is_active: true` brings it back."""
     with transaction.atomic():
-        locked = Experience.objects.select_for_update().select_related("hotel").get(pk=experience.pk)
+        locked = Experience.objects.select_for_update(of=("self",)).select_related("hotel").get(pk=experience.pk)
         if not locked.is_active:
             return locked
         locked.is_active = False
@@ -190,7 +190,7 @@ def experience_image_add(
     try:
         with transaction.atomic():
             # The experience row lock serialises adds, so positions and the limit hold under races.
-            locked = Experience.objects.select_for_update().select_related("hotel").get(pk=experience.pk)
+            locked = Experience.objects.select_for_update(of=("self",)).select_related("hotel").get(pk=experience.pk)
             images = ExperienceImage.objects.filter(experience=locked)
             maximum = max_images()
             if images.count() >= maximum:
@@ -226,7 +226,7 @@ def experience_image_add(
 
 def experience_image_remove(*, actor: User, image: ExperienceImage, ip: str | None = None) -> None:
     with transaction.atomic():
-        locked = Experience.objects.select_for_update().select_related("hotel").get(pk=image.experience_id)
+        locked = Experience.objects.select_for_update(of=("self",)).select_related("hotel").get(pk=image.experience_id)
         row = ExperienceImage.objects.filter(pk=image.pk, experience=locked).first()
         if row is None:
             return

@@ -493,7 +493,7 @@ def department_update(
     if unknown:
         raise TypeError(f"department_update cannot change {sorted(unknown)}")
     with transaction.atomic():
-        locked = Department.objects.select_for_update().select_related("hotel").get(pk=department.pk)
+        locked = Department.objects.select_for_update(of=("self",)).select_related("hotel").get(pk=department.pk)
         before = department_state(locked)
         changed = [field for field in DEPARTMENT_EDITABLE_FIELDS if field in data and data[field] != before[field]]
         if not changed:
@@ -545,7 +545,9 @@ def department_delete(*, actor: User, department: Department, ip: str | None = N
     Returns the deactivated department, or None when it was deleted.
     """
     with transaction.atomic():
-        locked = Department.objects.select_for_update().select_related("hotel").filter(pk=department.pk).first()
+        locked = (
+            Department.objects.select_for_update(of=("self",)).select_related("hotel").filter(pk=department.pk).first()
+        )
         if locked is None:
             return None
         before = department_state(locked)

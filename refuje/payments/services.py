@@ -430,7 +430,7 @@ def _execute_refund(refund_id: int, *, source: str) -> Refund:
     """Send a reserved refund or void to the gateway and settle it from the answer. A transport
     failure leaves it pending (the reconciliation job finishes it); a refusal marks it failed."""
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund_id)
+        refund = Refund.objects.select_for_update(of=("self",)).select_related("payment").get(pk=refund_id)
         if refund.status != RefundStatus.PENDING:
             return refund
         refund.attempts += 1

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from refuje.bookings.models import BookingStatus
-from refuje.payments.models import LedgerEntry, PaymentStatus, WebhookEvent
-from refuje.payments.services import payment_refund
+from refuje.payments.models import LedgerEntry, PaymentStatus, Refund, RefundStatus, WebhookEvent
+from refuje.payments.services import _execute_refund, _locked, payment_refund
 
 from .conftest import PRICE, make_scene, webhook_post
 
@@ -84,3 +85,57 @@ def test_concurrent_refunds_never_exceed_what_was_paid(fake_moyasar):
     assert payment.refunded_minor == 12000 <= PRICE
     assert fake_moyasar.payment(payment.moyasar_id)["refunded"] == 12000
     assert LedgerEntry.objects.filter(payment=payment, kind="refund").count() == 2
+
+
+def _wait_until_another_session_waits_for_a_lock(timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.02)
+    return False
+
+
+def test_sending_a_reserved_refund_while_a_webhook_is_applied_does_not_deadlock(fake_moyasar):
+    """The webhook locks booking, payment, then the pending refunds; sending a refund must not
+    hold its refund row while it waits for the payment, or the two wait on each other."""
+    scene = make_scene(fake_moyasar)
+    scene.pay()
+    webhook_post(APIClient(), fake_moyasar.webhook(str(scene.payment.given_id)))
+    payment = scene.refresh().payment
+    fake_moyasar.fail_next(1, status=503, body={"type": "api_error", "message": "down", "errors": None})
+    refund = payment_refund(payment=payment, actor=None, amount_minor=5000, reason="goodwill")
+    assert refund.status == RefundStatus.PENDING
+
+    webhook_holds_its_locks = threading.Event()
+    webhook_errors: list[BaseException] = []
+
+    def apply_webhook() -> None:
+        try:
+            with transaction.atomic():
+                _locked(payment.pk)
+                webhook_holds_its_locks.set()
+                assert _wait_until_another_session_waits_for_a_lock()
+                list(Refund.objects.select_for_update().filter(payment=payment, status=RefundStatus.PENDING))
+        except BaseException as exc:
+            webhook_errors.append(exc)
+        finally:
+            webhook_holds_its_locks.set()
+            connection.close()
+
+    webhook = threading.Thread(target=apply_webhook)
+    webhook.start()
+    assert webhook_holds_its_locks.wait(10)
+    try:
+        sent = _execute_refund(refund.pk, source="reconcile")
+    finally:
+        webhook.join(30)
+
+    assert webhook_errors == []
+    assert sent.status == RefundStatus.SUCCEEDED
+    assert fake_moyasar.payment(payment.moyasar_id)["refunded"] == 5000
