@@ -418,12 +418,14 @@ def _sync(payment_id: int, remote: GatewayPayment, *, source: str) -> Applied:
     return result
 
 
-def _send_releases(refund_ids: list[int]) -> None:
+def _send_releases(refund_ids: list[int], *, source: str = "auto") -> None:
+    """Send reserved refunds now, or once the surrounding transaction commits: a gateway call
+    never runs under a caller's row locks, and a rolled-back reservation is never sent."""
     for refund_id in refund_ids:
         if transaction.get_connection().in_atomic_block:
-            transaction.on_commit(functools.partial(_execute_refund, refund_id, source="auto"))
+            transaction.on_commit(functools.partial(_execute_refund, refund_id, source=source), robust=True)
         else:
-            _execute_refund(refund_id, source="auto")
+            _execute_refund(refund_id, source=source)
 
 
 def _execute_refund(refund_id: int, *, source: str) -> Refund:
@@ -712,8 +714,12 @@ def payment_refund_for_cancellation(
 
     Paid: refunds min(amount, what is left). Only authorised: voids the whole hold when the
     refund covers it, otherwise captures just the fee (the rest is released) and returns None.
-    None when there is nothing to give back. A refund the gateway did not answer stays pending
-    and is finished by the reconciliation job; `booking.refunded` is published once it succeeds.
+    None when there is nothing to give back.
+
+    The refund or void is reserved in the caller's transaction and sent to the gateway once it
+    commits, so the booking's row lock is never held across an HTTP call. It is returned still
+    pending; a send that gets no answer (or a process that dies before sending) is finished by the
+    reconciliation job, and `booking.refunded` is published once it succeeds.
     """
     payment = payment_for_booking(booking)
     if payment is None or amount_minor <= 0:
@@ -721,18 +727,30 @@ def payment_refund_for_cancellation(
             # Nothing comes back: the whole authorisation is the fee.
             payment_capture(payment=payment, actor=actor)
         return None
-    if payment.status == PaymentStatus.AUTHORIZED:
-        if amount_minor >= payment.authorized_minor:
-            return payment_void(payment=payment, actor=actor, reason=reason, source="cancellation")
+    if payment.status == PaymentStatus.AUTHORIZED and amount_minor < payment.authorized_minor:
         payment_capture(payment=payment, actor=actor, amount_minor=payment.authorized_minor - amount_minor)
         return None
     with transaction.atomic():
         _booking, locked = _locked(payment.pk)
-        amount = min(amount_minor, _available(locked))
-        if amount <= 0 or locked.status not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
-            return None
-        refund = _reserve_release(locked, reason=reason, actor=actor, amount=amount)
-    return _execute_refund(refund.pk, source="cancellation")
+        if locked.status == PaymentStatus.AUTHORIZED:
+            if Refund.objects.filter(payment=locked, status=RefundStatus.PENDING).exists():
+                return None  # a void is already on its way
+            refund = _reserve_release(locked, reason=reason, actor=actor)
+            audit_record(
+                actor=actor,
+                action="payment.void",
+                target=locked,
+                hotel=locked.hotel,
+                before=_state(locked),
+                after={"refund_id": refund.pk, "amount_minor": refund.amount_minor, "currency": locked.currency},
+            )
+        else:
+            amount = min(amount_minor, _available(locked))
+            if amount <= 0 or locked.status not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
+                return None
+            refund = _reserve_release(locked, reason=reason, actor=actor, amount=amount)
+    _send_releases([refund.pk], source="cancellation")
+    return refund
 
 
 def payment_capture_for_booking(*, booking: Booking, actor: User | None = None) -> Payment | None:
@@ -783,7 +801,9 @@ def payment_reconcile_run(*, now: datetime | None = None) -> ReconcileResult:
             result.changed += 1
 
     retry_after = now - timedelta(seconds=settings.PAYMENT_REFUND_RETRY_AFTER_SECONDS)
-    stale_refunds = Refund.objects.filter(status=RefundStatus.PENDING).filter(
+    # A refund younger than the retry delay may still be on its way from the code that reserved
+    # it; sending it from here as well could refund twice.
+    stale_refunds = Refund.objects.filter(status=RefundStatus.PENDING, created_at__lte=retry_after).filter(
         Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=retry_after)
     )
     for refund in stale_refunds.select_related("payment").order_by("created_at")[:200]:

@@ -46,16 +46,20 @@ def test_refund_up_to_what_was_paid(fake_moyasar, refunded_events, django_captur
         )
 
     assert refund is not None
+    refund.refresh_from_db()
     assert (refund.kind, refund.amount_minor, refund.status) == (RefundKind.REFUND, PRICE, RefundStatus.SUCCEEDED)
     assert refund.actor == scene.booking.customer
     assert scene.refresh().payment.status == PaymentStatus.REFUNDED
     assert refunded_events == [{"amount_minor": PRICE, "currency": "SAR"}]
 
 
-def test_partial_refund_for_a_late_cancellation(fake_moyasar):
+def test_partial_refund_for_a_late_cancellation(fake_moyasar, django_capture_on_commit_callbacks):
     scene = paid(fake_moyasar)
-    refund = payment_refund_for_cancellation(booking=scene.booking, amount_minor=7500, reason="late", actor=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = payment_refund_for_cancellation(booking=scene.booking, amount_minor=7500, reason="late", actor=None)
     assert refund is not None
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
     assert refund.amount_minor == 7500
     assert scene.refresh().payment.status == PaymentStatus.PARTIALLY_REFUNDED
     assert fake_moyasar.payment(scene.payment.moyasar_id)["refunded"] == 7500
@@ -69,13 +73,15 @@ def test_nothing_to_refund_is_none(fake_moyasar):
     assert not Refund.objects.exists()
 
 
-def test_only_authorised_is_voided(fake_moyasar, settings):
+def test_only_authorised_is_voided(fake_moyasar, settings, django_capture_on_commit_callbacks):
     settings.PAYMENT_MANUAL_CAPTURE = True
     scene = paid(fake_moyasar, manual=True)
 
-    refund = payment_refund_for_cancellation(booking=scene.booking, amount_minor=PRICE, reason="x", actor=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = payment_refund_for_cancellation(booking=scene.booking, amount_minor=PRICE, reason="x", actor=None)
 
     assert refund is not None
+    refund.refresh_from_db()
     assert (refund.kind, refund.status) == (RefundKind.VOID, RefundStatus.SUCCEEDED)
     assert scene.refresh().payment.status == PaymentStatus.VOIDED
     assert fake_moyasar.payment(scene.payment.moyasar_id)["status"] == "voided"
@@ -109,15 +115,18 @@ def test_booking_cancel_refunds_through_moyasar(fake_moyasar, django_capture_on_
     assert LedgerEntry.objects.filter(kind="refund").count() == 1
 
 
-def test_cancellation_refund_with_moyasar_down_stays_pending_and_the_cancel_stands(fake_moyasar):
+def test_cancellation_refund_with_moyasar_down_stays_pending_and_the_cancel_stands(
+    fake_moyasar, django_capture_on_commit_callbacks
+):
     scene = paid(fake_moyasar)
     fake_moyasar.fail_next(1, status=503, body={"type": "api_error", "message": "down", "errors": None})
 
-    booking, _quote = booking_cancel(actor=scene.booking.customer, booking=scene.booking, by_staff=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking, _quote = booking_cancel(actor=scene.booking.customer, booking=scene.booking, by_staff=True)
 
     assert booking.status == BookingStatus.CANCELLED
     refund = Refund.objects.get()
-    assert refund.status == RefundStatus.PENDING
+    assert (refund.status, refund.attempts) == (RefundStatus.PENDING, 1)
     payment_reconcile_run(now=later(3600))
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED
@@ -137,3 +146,21 @@ def test_completing_the_booking_captures_the_authorisation(fake_moyasar, setting
     assert (payment.status, payment.captured_minor) == (PaymentStatus.PAID, PRICE)
     assert fake_moyasar.payment(payment.moyasar_id)["status"] == "captured"
     assert [e.kind for e in LedgerEntry.objects.order_by("id")] == ["authorization", "capture"]
+
+
+def test_a_reserved_refund_is_left_to_its_sender_and_sent_by_the_job_only_once_it_is_stale(fake_moyasar):
+    scene = paid(fake_moyasar)
+    # The cancellation's transaction has not committed yet (nothing is run on commit here).
+    refund = payment_refund_for_cancellation(booking=scene.booking, amount_minor=PRICE, reason="x", actor=None)
+    assert refund is not None
+
+    payment_reconcile_run(now=timezone.now())
+    refund.refresh_from_db()
+    assert (refund.status, refund.attempts) == (RefundStatus.PENDING, 0)
+    assert fake_moyasar.payment(scene.payment.moyasar_id)["refunded"] == 0
+
+    # Its sender died before sending: the job takes over once the retry delay has passed.
+    result = payment_reconcile_run(now=later(3600))
+    refund.refresh_from_db()
+    assert (refund.status, result.refunds_settled) == (RefundStatus.SUCCEEDED, 1)
+    assert fake_moyasar.payment(scene.payment.moyasar_id)["refunded"] == PRICE

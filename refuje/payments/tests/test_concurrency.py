@@ -10,7 +10,8 @@ import pytest
 from django.db import connection, transaction
 from rest_framework.test import APIClient
 
-from refuje.bookings.models import BookingStatus
+from refuje.bookings.models import Booking, BookingStatus
+from refuje.bookings.services import booking_cancel
 from refuje.payments.models import LedgerEntry, PaymentStatus, Refund, RefundStatus, WebhookEvent
 from refuje.payments.services import _execute_refund, _locked, payment_refund
 
@@ -139,3 +140,33 @@ def test_sending_a_reserved_refund_while_a_webhook_is_applied_does_not_deadlock(
     assert webhook_errors == []
     assert sent.status == RefundStatus.SUCCEEDED
     assert fake_moyasar.payment(payment.moyasar_id)["refunded"] == 5000
+
+
+def test_a_cancellation_refund_is_sent_after_the_booking_lock_is_released(fake_moyasar):
+    """A slow gateway must not keep the booking locked: staff and the hold job work on it meanwhile."""
+    scene = make_scene(fake_moyasar)
+    scene.pay()
+    webhook_post(APIClient(), fake_moyasar.webhook(str(scene.payment.given_id)))
+    booking = scene.refresh().booking
+    fake_moyasar.clear_requests()
+    fake_moyasar.delay_next(3.0)  # Moyasar takes its time to answer the refund
+
+    cancelling = threading.Thread(
+        target=run_together, args=([lambda: booking_cancel(actor=booking.customer, booking=booking, by_staff=True)],)
+    )
+    cancelling.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not any(r.path.endswith("/refund") for r in fake_moyasar.requests) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert any(r.path.endswith("/refund") for r in fake_moyasar.requests)
+        with transaction.atomic():
+            # NOWAIT: raises at once if the cancellation still held the row while the refund is out.
+            locked = Booking.objects.select_for_update(nowait=True).get(pk=booking.pk)
+            assert locked.status == BookingStatus.CANCELLED
+    finally:
+        cancelling.join(30)
+
+    refund = Refund.objects.get(payment=scene.payment)
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert fake_moyasar.payment(scene.payment.moyasar_id)["refunded"] == PRICE
