@@ -283,17 +283,20 @@ def push_payload(notification: Notification) -> dict[str, Any]:
 
 
 def _send_push(notification: Notification, spec: kinds.Kind) -> Sent:
-    from refuje.push.services import push_send_to_user
+    from refuje.push.services import push_deliver
 
     try:
-        accepted = push_send_to_user(
-            notification.recipient, push_payload(notification), ttl=spec.ttl, urgency=spec.urgency
+        report = push_deliver(
+            user_id=notification.recipient_id, payload=push_payload(notification), ttl=spec.ttl, urgency=spec.urgency
         )
     except Exception as exc:
         raise DeliveryError(f"push: {exc.__class__.__name__}: {exc}", transient=True) from exc
-    if not accepted:
-        raise DeliveryError("push: no subscription accepted the message", transient=False)
-    return Sent(provider="webpush")
+    if report.sent:
+        return Sent(provider="webpush")
+    if report.retry_ids:
+        # A push service was down or rate-limited us: try push again before falling back to messages.
+        raise DeliveryError("push: the push service did not take the message; will retry", transient=True)
+    raise DeliveryError("push: no subscription accepted the message", transient=False)
 
 
 def _send_whatsapp(notification: Notification, spec: kinds.Kind, recipient: User) -> Sent:

@@ -258,8 +258,38 @@ def test_a_push_nobody_accepts_falls_back_to_whatsapp(fake_push, gupshup, django
     assert channels(notification) == {Channel.PUSH: DeliveryStatus.FAILED, Channel.WHATSAPP: DeliveryStatus.SENT}
 
 
+def test_a_push_service_that_is_down_is_tried_again_before_messages_are_sent(
+    settings, fake_push, gupshup, django_capture_on_commit_callbacks
+):
+    settings.NOTIFICATION_DELIVERY_MAX_ATTEMPTS = 3
+    user = UserFactory.create()
+    browser = subscribe(user, fake_push)
+    fake_push.fail_next(1, status=503)
+
+    notification = notify_staff(user, django_capture_on_commit_callbacks)
+
+    delivery = notification.deliveries.get()
+    assert (delivery.channel, delivery.status, delivery.attempts) == (Channel.PUSH, DeliveryStatus.SENT, 2)
+    assert len(fake_push.messages_for(browser.endpoint)) == 1
+    assert gupshup.sent == []
+
+
+def test_a_push_service_down_for_every_attempt_falls_back_to_whatsapp(
+    settings, fake_push, gupshup, django_capture_on_commit_callbacks
+):
+    settings.NOTIFICATION_DELIVERY_MAX_ATTEMPTS = 2
+    user = UserFactory.create()
+    browser = subscribe(user, fake_push)
+    fake_push.answer_with(browser.endpoint, 503)
+
+    notification = notify_staff(user, django_capture_on_commit_callbacks)
+
+    assert channels(notification) == {Channel.PUSH: DeliveryStatus.FAILED, Channel.WHATSAPP: DeliveryStatus.SENT}
+    assert notification.deliveries.get(channel=Channel.PUSH).attempts == 2
+
+
 def test_guest_kinds_do_not_use_push_and_staff_alerts_cannot_be_muted(fake_push, gupshup):
-    with pytest.raises(Exception, match="can't be muted"):
+    with translation.override("en"), pytest.raises(Exception, match="can't be muted"):
         preference_update(user=UserFactory.create(), changes={"muted_kinds": [kinds.REQUEST_NEW]})
     assert kinds.REQUEST_NEW not in kinds.MUTABLE_KINDS
     assert Channel.PUSH not in kinds.KINDS[kinds.REQUEST_CONFIRMED].channels
