@@ -457,19 +457,6 @@ CELERY_BEAT_SCHEDULE["bookings-release-expired-holds"] = {
 PAYMENT_PROVIDER = env.str(
     "PAYMENT_PROVIDER", default="moyasar" if MOYASAR_SECRET_KEY or not (DEBUG or TESTING) else "console"
 )
-if PAYMENT_PROVIDER not in ("console", "moyasar"):
-    raise ImproperlyConfigured(f"PAYMENT_PROVIDER must be console or moyasar, not {PAYMENT_PROVIDER!r}.")
-if PAYMENT_PROVIDER == "console" and not (DEBUG or TESTING):
-    raise ImproperlyConfigured(
-        "PAYMENT_PROVIDER=console approves every payment without charging; set PAYMENT_PROVIDER=moyasar in production."
-    )
-_missing_moyasar = [
-    name
-    for name in ("MOYASAR_SECRET_KEY", "MOYASAR_PUBLISHABLE_KEY", "MOYASAR_WEBHOOK_SECRET")
-    if PAYMENT_PROVIDER == "moyasar" and not globals()[name]
-]
-if _missing_moyasar:
-    raise ImproperlyConfigured(f"PAYMENT_PROVIDER=moyasar needs {', '.join(_missing_moyasar)}.")
 # Authorise at booking, capture when the booking is completed, void when it is cancelled.
 PAYMENT_MANUAL_CAPTURE = env.bool("PAYMENT_MANUAL_CAPTURE", default=False)
 # Where Moyasar sends the payer after 3-D Secure; the page calls POST /api/v1/payments/{id}/verify/.
@@ -505,21 +492,43 @@ LOGGING = {
 
 # --- Provider configuration checks ---------------------------------------------------------
 # Each integration fails at start-up with a clear message when enabled but misconfigured.
-_REQUIRED_PROVIDER_SETTINGS = {
-    ("OTP_PROVIDER", "authentica"): ["AUTHENTICA_API_KEY"],
-    ("OTP_PROVIDER", "gupshup"): ["GUPSHUP_API_KEY", "GUPSHUP_SOURCE", "GUPSHUP_APP_NAME", "GUPSHUP_OTP_TEMPLATE_ID"],
-    ("NOTIFICATION_PROVIDER", "authentica"): ["AUTHENTICA_API_KEY"],
-    ("NOTIFICATION_PROVIDER", "gupshup"): ["GUPSHUP_API_KEY", "GUPSHUP_SOURCE", "GUPSHUP_APP_NAME"],
+# For each provider setting: its allowed values, and the settings each value needs.
+_PROVIDER_CHOICES: dict[str, dict[str, list[str]]] = {
+    "OTP_PROVIDER": {
+        "console": [],
+        "authentica": ["AUTHENTICA_API_KEY"],
+        "gupshup": ["GUPSHUP_API_KEY", "GUPSHUP_SOURCE", "GUPSHUP_APP_NAME", "GUPSHUP_OTP_TEMPLATE_ID"],
+    },
+    "NOTIFICATION_PROVIDER": {
+        "console": [],
+        "authentica": ["AUTHENTICA_API_KEY"],
+        "gupshup": ["GUPSHUP_API_KEY", "GUPSHUP_SOURCE", "GUPSHUP_APP_NAME"],
+    },
+    "PAYMENT_PROVIDER": {
+        "console": [],
+        "moyasar": ["MOYASAR_SECRET_KEY", "MOYASAR_PUBLISHABLE_KEY", "MOYASAR_WEBHOOK_SECRET"],
+    },
 }
-for _setting_name, _provider in (("OTP_PROVIDER", OTP_PROVIDER), ("NOTIFICATION_PROVIDER", NOTIFICATION_PROVIDER)):
-    if _provider not in ("console", "authentica", "gupshup"):
-        raise ImproperlyConfigured(f"{_setting_name} must be console, authentica or gupshup, not {_provider!r}.")
-    _missing = [name for name in _REQUIRED_PROVIDER_SETTINGS.get((_setting_name, _provider), []) if not globals()[name]]
+# Console stand-ins that must never run in production, and why.
+_DEVELOPMENT_ONLY_PROVIDERS = {
+    ("OTP_PROVIDER", "console"): (
+        "OTP_PROVIDER=console writes sign-in codes to the log; set OTP_PROVIDER=authentica or gupshup in production."
+    ),
+    ("PAYMENT_PROVIDER", "console"): (
+        "PAYMENT_PROVIDER=console approves every payment without charging; set PAYMENT_PROVIDER=moyasar in production."
+    ),
+}
+for _setting_name, _choices in _PROVIDER_CHOICES.items():
+    _provider = globals()[_setting_name]
+    if _provider not in _choices:
+        _allowed = list(_choices)
+        raise ImproperlyConfigured(
+            f"{_setting_name} must be {', '.join(_allowed[:-1])} or {_allowed[-1]}, not {_provider!r}."
+        )
+    _missing = [name for name in _choices[_provider] if not globals()[name]]
     if _missing:
         raise ImproperlyConfigured(f"{_setting_name}={_provider} needs {', '.join(_missing)}.")
-if OTP_PROVIDER == "console" and not (DEBUG or TESTING):
-    raise ImproperlyConfigured(
-        "OTP_PROVIDER=console writes sign-in codes to the log; set OTP_PROVIDER=authentica or gupshup in production."
-    )
+    if (_setting_name, _provider) in _DEVELOPMENT_ONLY_PROVIDERS and not (DEBUG or TESTING):
+        raise ImproperlyConfigured(_DEVELOPMENT_ONLY_PROVIDERS[(_setting_name, _provider)])
 if PROVIDER_HTTP_TIMEOUT_SECONDS <= 0:
     raise ImproperlyConfigured("PROVIDER_HTTP_TIMEOUT_SECONDS must be greater than 0.")

@@ -1,0 +1,73 @@
+"""Start-up checks: a provider that is switched on but misconfigured stops the process with a
+message naming what to set. Each case imports the settings in a fresh interpreter."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings as django_settings
+
+PROVIDER_PREFIXES = ("OTP_", "NOTIFICATION_", "PAYMENT_", "MOYASAR_", "AUTHENTICA_", "GUPSHUP_", "VAPID_", "PUSH_")
+PRODUCTION = {"REFUJE_TESTING": "0", "DEBUG": "false", "SECRET_KEY": "s" * 60}
+REAL_MESSAGING = {"OTP_PROVIDER": "authentica", "NOTIFICATION_PROVIDER": "authentica", "AUTHENTICA_API_KEY": "k"}
+MOYASAR_KEYS = {"MOYASAR_SECRET_KEY": "sk_x", "MOYASAR_PUBLISHABLE_KEY": "pk_x", "MOYASAR_WEBHOOK_SECRET": "s"}
+
+
+def import_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    base = {key: value for key, value in os.environ.items() if not key.startswith(PROVIDER_PREFIXES)}
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        env={**base, **env},
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"REFUJE_TESTING": "1", "OTP_PROVIDER": "pigeon"},
+            "OTP_PROVIDER must be console, authentica or gupshup, not 'pigeon'.",
+        ),
+        (
+            {"REFUJE_TESTING": "1", "NOTIFICATION_PROVIDER": "gupshup", "GUPSHUP_API_KEY": "k"},
+            "NOTIFICATION_PROVIDER=gupshup needs GUPSHUP_SOURCE, GUPSHUP_APP_NAME.",
+        ),
+        (
+            {"REFUJE_TESTING": "1", "PAYMENT_PROVIDER": "stripe"},
+            "PAYMENT_PROVIDER must be console or moyasar, not 'stripe'.",
+        ),
+        (
+            {"REFUJE_TESTING": "1", "PAYMENT_PROVIDER": "moyasar", "MOYASAR_SECRET_KEY": "sk_test_x"},
+            "PAYMENT_PROVIDER=moyasar needs MOYASAR_PUBLISHABLE_KEY, MOYASAR_WEBHOOK_SECRET.",
+        ),
+        (
+            {**PRODUCTION, **MOYASAR_KEYS, "OTP_PROVIDER": "console"},
+            "OTP_PROVIDER=console writes sign-in codes to the log",
+        ),
+        (
+            {**PRODUCTION, **REAL_MESSAGING, "PAYMENT_PROVIDER": "console"},
+            "PAYMENT_PROVIDER=console approves every payment without charging",
+        ),
+        (
+            {**PRODUCTION, **REAL_MESSAGING},
+            "PAYMENT_PROVIDER=moyasar needs MOYASAR_SECRET_KEY, MOYASAR_PUBLISHABLE_KEY, MOYASAR_WEBHOOK_SECRET.",
+        ),
+    ],
+)
+def test_a_misconfigured_provider_stops_start_up_with_what_to_set(env, message):
+    result = import_settings(**env)
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {message}" in result.stderr
+
+
+def test_production_with_every_provider_configured_starts():
+    result = import_settings(**PRODUCTION, **REAL_MESSAGING, **MOYASAR_KEYS)
+    assert result.returncode == 0, result.stderr[-2000:]
