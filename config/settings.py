@@ -400,6 +400,18 @@ CELERY_BEAT_SCHEDULE["notifications-daily-digest"] = {
     "schedule": 900.0,
     "options": {"expires": 890},
 }
+# Read notifications are kept this long, unread ones longer; an hourly job deletes the rest.
+NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=90)
+NOTIFICATION_UNREAD_RETENTION_DAYS = env.int("NOTIFICATION_UNREAD_RETENTION_DAYS", default=365)
+if not 1 <= NOTIFICATION_RETENTION_DAYS <= NOTIFICATION_UNREAD_RETENTION_DAYS:
+    raise ImproperlyConfigured(
+        "NOTIFICATION_RETENTION_DAYS must be at least 1 and at most NOTIFICATION_UNREAD_RETENTION_DAYS."
+    )
+CELERY_BEAT_SCHEDULE["notifications-retention"] = {
+    "task": "refuje.notifications.retention",
+    "schedule": 3600.0,
+    "options": {"expires": 3500},
+}
 CELERY_BEAT_SCHEDULE["notifications-deliver-pending"] = {
     "task": "refuje.notifications.deliver_pending",
     "schedule": 120.0,

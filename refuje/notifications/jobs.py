@@ -33,7 +33,7 @@ from refuje.concierge.models import (
 from refuje.hotels.models import Hotel
 
 from . import kinds, selectors
-from .models import DailyDigest, DeliveryStatus, JobClaim, NotificationDelivery, RequestRealert
+from .models import DailyDigest, DeliveryStatus, JobClaim, Notification, NotificationDelivery, RequestRealert
 from .receivers import (
     bilingual,
     guest_request_target,
@@ -367,3 +367,30 @@ def deliver_pending_run(*, now: datetime | None = None) -> int:
     )
     enqueue_deliveries(stuck)
     return len(stuck)
+
+
+# --- Retention ------------------------------------------------------------------------------
+
+# Batches per run: a long backlog is worked off over several runs, never in one long transaction.
+RETENTION_MAX_BATCHES = 20
+
+
+def retention_run(*, now: datetime | None = None) -> int:
+    """Delete notifications (and their delivery rows) past retention: read ones after
+    NOTIFICATION_RETENTION_DAYS, unread ones after NOTIFICATION_UNREAD_RETENTION_DAYS.
+    Returns how many notifications were deleted. Idempotent; each batch commits on its own."""
+    now = now or timezone.now()
+    read_before = now - timedelta(days=_setting("NOTIFICATION_RETENTION_DAYS", 90))
+    unread_before = now - timedelta(days=_setting("NOTIFICATION_UNREAD_RETENTION_DAYS", 365))
+    expired = Notification.objects.filter(
+        Q(read_at__isnull=False, created_at__lt=read_before) | Q(created_at__lt=unread_before)
+    )
+    deleted = 0
+    for _batch in range(RETENTION_MAX_BATCHES):
+        ids = list(expired.order_by("created_at", "id").values_list("pk", flat=True)[:BATCH_SIZE])
+        if not ids:
+            break
+        with transaction.atomic():
+            NotificationDelivery.objects.filter(notification_id__in=ids).delete()
+            deleted += Notification.objects.filter(pk__in=ids).delete()[1].get(Notification._meta.label, 0)
+    return deleted

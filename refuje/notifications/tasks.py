@@ -56,3 +56,9 @@ def daily_digest_task() -> dict[str, int]:
 @recorded_job("refuje.notifications.deliver_pending")
 def deliver_pending_task() -> dict[str, int]:
     return {"enqueued": jobs.deliver_pending_run()}
+
+
+@shared_task(name="refuje.notifications.retention")
+@recorded_job("refuje.notifications.retention")
+def retention_task() -> dict[str, int]:
+    return {"deleted": jobs.retention_run()}
