@@ -363,6 +363,7 @@ def test_tasks_are_registered_under_their_beat_names(settings):
         "refuje.notifications.realert",
         "refuje.notifications.reminders",
         "refuje.notifications.daily_digest",
+        "refuje.notifications.retention",
         "refuje.notifications.deliver_pending",
     }
     assert names | {"refuje.notifications.deliver"} <= set(app.tasks)
@@ -379,6 +380,7 @@ def test_each_periodic_task_records_its_heartbeat(settings, console_providers):
         "refuje.notifications.realert",
         "refuje.notifications.reminders",
         "refuje.notifications.daily_digest",
+        "refuje.notifications.retention",
         "refuje.notifications.deliver_pending",
     }
     assert all(beat.last_ok for beat in beats.values())
