@@ -130,7 +130,8 @@ class MemberSerializer(serializers.ModelSerializer[HotelMembership]):
 
     class Meta:
         model = HotelMembership
-        fields = ["id", "user", "role", "departments", "is_active", "created_at"]
+        # The rating comes from published reviews of the member's bookings (kept by the reviews service).
+        fields = ["id", "user", "role", "departments", "is_active", "rating_average", "rating_count", "created_at"]
         read_only_fields = fields
 
 

@@ -516,3 +516,14 @@ def test_a_refused_review_publishes_nothing(scene, django_capture_on_commit_call
         )
 
     assert callbacks == []
+
+
+def test_the_staff_members_rating_shows_in_the_members_api(scene):
+    review(scene, 4)
+    review(scene, 1)
+    review(scene, 2, hidden=True)  # hidden reviews do not count
+
+    response = scene.client(scene.admin.user).get(f"/api/v1/hotels/{scene.hotel.slug}/members/{scene.therapist.pk}/")
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["rating_average"], response.json()["rating_count"]) == ("2.50", 2)
