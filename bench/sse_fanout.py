@@ -152,8 +152,9 @@ class StreamClient:
         for line in block.split(b"\n"):
             if line == b": connected":
                 self.connected.set()
-            elif line.startswith(b"id: "):
-                event_id = int(line[4:])
+            elif line.startswith(b"data: "):
+                # The activity's own id: `id:` is the stream's highest id, which a late event keeps.
+                event_id = int(json.loads(line[6:])["activity"]["id"])
                 if event_id in self.arrivals:
                     self.duplicates += 1
                 else:

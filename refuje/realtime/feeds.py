@@ -110,7 +110,7 @@ class Row:
     kind: str
     department_id: int
     is_internal: bool
-    staff_event: bytes  # the whole SSE event, encoded once for every stream of the process
+    staff_event: bytes  # the SSE event without its `id:` line, encoded once for every stream
     guest_event: bytes | None  # None: staff only
 
 
@@ -169,15 +169,16 @@ def _row(values: dict[str, Any]) -> Row:
         kind=kind,
         department_id=values["request__department_id"],
         is_internal=values["is_internal"],
-        staff_event=sse_event(values["id"], kind, staff),
-        guest_event=sse_event(values["id"], kind, guest) if guest else None,
+        staff_event=sse_event(kind, staff),
+        guest_event=sse_event(kind, guest) if guest else None,
     )
 
 
-def sse_event(event_id: int, kind: str, data: dict[str, Any]) -> bytes:
+def sse_event(kind: str, data: dict[str, Any]) -> bytes:
+    """An SSE event without its `id:` line, which each stream adds (see views.event_stream)."""
     # json.dumps escapes newlines inside strings, so `data:` stays one line.
     payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return f"id: {event_id}\nevent: {kind}\ndata: {payload}\n\n".encode()
+    return f"event: {kind}\ndata: {payload}\n\n".encode()
 
 
 def _scope(key: ScopeKey) -> Any:

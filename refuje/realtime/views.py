@@ -4,10 +4,13 @@ Plain Django async views (DRF has no async views), served under ASGI. Each conne
 once, in a worker thread, by a DRF view (`*StreamView`): the same authenticators (session or JWT
 cookie: EventSource cannot send headers), the same access helpers and the same error bodies as
 every other endpoint; those views also describe the streams in the OpenAPI schema. Then the
-stream relays its feed (feeds.py): `id:` is the RequestActivity id, `event:` the kind, `data:` a
-JSON object; a `Last-Event-ID` (header, or `last_event_id` in the query) replays what came after
-it from the activity log, exactly once. Heartbeat comments keep proxies from closing idle streams.
-Under WSGI these views would hold a worker per client: serve them with uvicorn (config.asgi).
+stream relays its feed (feeds.py): `event:` is the kind, `data:` a JSON object with the activity,
+and `id:` the highest RequestActivity id this stream has delivered. That is the event's own
+activity id, except for an activity committed after a newer one (delivered late): it keeps the
+higher id, so a reconnect does not replay the newer one a second time. A `Last-Event-ID` (header,
+or `last_event_id` in the query) replays what came after it from the activity log, exactly once.
+Heartbeat comments keep proxies from closing idle streams. Under WSGI these views would hold a
+worker per client: serve them with uvicorn (config.asgi).
 """
 
 from __future__ import annotations
@@ -130,7 +133,12 @@ def last_event_id(request: HttpRequest) -> int | None:
 # --- The stream -----------------------------------------------------------------------------
 
 
+def _with_id(event_id: int, event: bytes) -> bytes:
+    return b"id: %d\n" % event_id + event
+
+
 async def _replay(viewer: Viewer, after: int, replayed: set[int]) -> AsyncIterator[bytes]:
+    """Rows after `after` in id order: each one's id is the stream's new highest."""
     limit = fetch_limit()
     while True:
         rows = await in_thread(rows_after, viewer.scope, after, limit)
@@ -139,7 +147,7 @@ async def _replay(viewer: Viewer, after: int, replayed: set[int]) -> AsyncIterat
             chunk = viewer.render(row)
             if chunk is not None and row.id not in replayed:
                 replayed.add(row.id)
-                yield chunk
+                yield _with_id(row.id, chunk)
         if len(rows) < limit:
             return
 
@@ -182,7 +190,7 @@ async def event_stream(viewer: Viewer, last_id: int | None) -> AsyncIterator[byt
                 rendered = viewer.render(row)
                 if rendered is not None:
                     high_water = max(high_water, row.id)
-                    yield rendered
+                    yield _with_id(high_water, rendered)
             try:
                 # asyncio.timeout, not wait_for: no extra task per wait, which counts at 1,000 streams.
                 async with asyncio.timeout(heartbeat):

@@ -250,9 +250,19 @@ def test_an_activity_committed_after_a_newer_one_is_delivered_once(asgi_server):
     assert not failures
     slow_ack = RequestActivity.objects.get(request=slow, action="acknowledge")
     fast_ack = RequestActivity.objects.get(request=fast, action="acknowledge")
+    start = RequestActivity.objects.get(request=fast, action="start")
     assert slow_ack.pk < fast_ack.pk
-    assert (newer.id, older.id) == (fast_ack.pk, slow_ack.pk)
-    assert sentinel.id == RequestActivity.objects.get(request=fast, action="start").pk
+    assert [event.data["activity"]["id"] for event in (newer, older, sentinel)] == [fast_ack.pk, slow_ack.pk, start.pk]
+    # The late event keeps the stream's highest id: a reconnect from it must not bring the newer
+    # activity a second time.
+    assert (newer.id, older.id, sentinel.id) == (fast_ack.pk, fast_ack.pk, start.pk)
+
+    headers = {"Last-Event-ID": str(older.id)}
+    with open_stream(
+        asgi_server.base_url, staff_path(scene), cookies=jwt_cookies(scene.admin.user), headers=headers
+    ) as again:
+        first = again.next_event()
+    assert (first.id, first.data["activity"]["id"]) == (start.pk, start.pk)
 
 
 def test_a_stream_ends_when_access_is_withdrawn(asgi_server, settings):
