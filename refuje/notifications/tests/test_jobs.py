@@ -373,7 +373,13 @@ def test_each_periodic_task_records_its_heartbeat(settings, console_providers):
     from refuje.common.models import JobHeartbeat
 
     settings.NOTIFICATION_DIGEST_LOCAL_HOUR = 23
-    for task in (tasks.realert_task, tasks.reminders_task, tasks.daily_digest_task, tasks.deliver_pending_task):
+    for task in (
+        tasks.realert_task,
+        tasks.reminders_task,
+        tasks.daily_digest_task,
+        tasks.retention_task,
+        tasks.deliver_pending_task,
+    ):
         assert task.apply().successful()
     beats = {beat.name: beat for beat in JobHeartbeat.objects.filter(name__startswith="refuje.notifications.")}
     assert set(beats) == {
