@@ -3,12 +3,9 @@ message naming what to set. Each case imports the settings in a fresh interprete
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
-from django.conf import settings as django_settings
+
+from refuje.common.testing import settings_import
 
 PROVIDER_PREFIXES = ("OTP_", "NOTIFICATION_", "PAYMENT_", "MOYASAR_", "AUTHENTICA_", "GUPSHUP_", "VAPID_", "PUSH_")
 PRODUCTION = {"REFUJE_TESTING": "0", "DEBUG": "false", "SECRET_KEY": "s" * 60}
@@ -16,17 +13,8 @@ REAL_MESSAGING = {"OTP_PROVIDER": "authentica", "NOTIFICATION_PROVIDER": "authen
 MOYASAR_KEYS = {"MOYASAR_SECRET_KEY": "sk_x", "MOYASAR_PUBLISHABLE_KEY": "pk_x", "MOYASAR_WEBHOOK_SECRET": "s"}
 
 
-def import_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    base = {key: value for key, value in os.environ.items() if not key.startswith(PROVIDER_PREFIXES)}
-    return subprocess.run(
-        [sys.executable, "-c", "import config.settings"],
-        env={**base, **env},
-        cwd=django_settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def import_settings(**env: str):
+    return settings_import.import_settings(drop_prefixes=PROVIDER_PREFIXES, **env)
 
 
 @pytest.mark.parametrize(

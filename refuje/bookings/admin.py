@@ -5,28 +5,17 @@ schedules and policies through the API, which validates them; so everything here
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db import models
-from django.http import HttpRequest
 
-from refuje.common.admin import ReadOnlyModelAdmin
+from refuje.common.admin import ReadOnlyInline, ReadOnlyModelAdmin
 from refuje.payments.models import Payment
 
 from .models import Booking, ExperienceBookingPolicy, StaffScheduleInterval, StaffTimeOff
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(ReadOnlyInline):
     model = Payment
     fields = ("id", "status", "amount_minor", "currency", "refunded_minor", "moyasar_id", "created_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
-        return False
 
 
 @admin.register(Booking)

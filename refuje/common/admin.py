@@ -105,6 +105,22 @@ class AuditedModelAdmin(admin.ModelAdmin):
         return super().log_deletions(request, objects)  # type: ignore[arg-type]
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Child rows written only by the system, listed under their parent; `fields` are all read-only."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> Any:
+        return self.fields or ()
+
+    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+
 class ReadOnlyModelAdmin(admin.ModelAdmin):
     """Rows written only by the system: the admin shows them and changes nothing."""
 

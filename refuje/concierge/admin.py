@@ -5,28 +5,17 @@ edit policies through the API, which validates the hours."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db import models
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from refuje.common.admin import ReadOnlyModelAdmin
+from refuje.common.admin import ReadOnlyInline, ReadOnlyModelAdmin
 
 from .health_selectors import EscalationState, escalation_health
 from .models import DepartmentPolicy, EscalationContact, EscalationHeartbeat, RequestActivity, ServiceRequest
 
 
-class RequestActivityInline(admin.TabularInline):
+class RequestActivityInline(ReadOnlyInline):
     model = RequestActivity
     fields = ("at", "action", "from_status", "to_status", "actor", "note", "is_internal")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
-        return False
 
 
 @admin.register(ServiceRequest)
@@ -39,15 +28,9 @@ class ServiceRequestAdmin(ReadOnlyModelAdmin):
     inlines = (RequestActivityInline,)
 
 
-class EscalationContactInline(admin.TabularInline):
+class EscalationContactInline(ReadOnlyInline):
     model = EscalationContact
     fields = ("level", "membership")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
-        return False
 
 
 @admin.register(DepartmentPolicy)

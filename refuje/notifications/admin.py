@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db import models
-from django.http import HttpRequest
 
-from refuje.common.admin import ReadOnlyModelAdmin
+from refuje.common.admin import ReadOnlyInline, ReadOnlyModelAdmin
 
 from .models import DailyDigest, Notification, NotificationDelivery
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ReadOnlyInline):
     model = NotificationDelivery
     fields = ("channel", "status", "provider", "provider_message_id", "attempts", "error", "sent_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
-        return False
 
 
 @admin.register(Notification)

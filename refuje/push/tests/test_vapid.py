@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from pywebpush import webpush
 
 from refuje.common.testing.factories import UserFactory
+from refuje.common.testing.settings_import import import_settings
 from refuje.providers.fakes.push import FakePushService
 from refuje.push.services import push_config, push_send_to_user, push_subscription_upsert
 from refuje.push.vapid import b64url_encode, generate_key_pair, load_private_key, public_key_b64, settings_problems
@@ -161,17 +158,8 @@ def test_push_config_reports_misconfiguration_clearly(settings):
     assert push_config() is None
 
 
-def _import_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    base = {key: value for key, value in os.environ.items() if not key.startswith(("VAPID_", "PUSH_"))}
-    return subprocess.run(
-        [sys.executable, "-c", "import config.settings"],
-        env={**base, **env},
-        cwd=django_settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def _import_settings(**env: str):
+    return import_settings(drop_prefixes=("VAPID_", "PUSH_"), **env)
 
 
 def test_a_half_configured_deployment_fails_at_start_up():
