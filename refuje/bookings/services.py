@@ -12,6 +12,7 @@ no-op when already applied, and publishes its event after commit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -649,8 +650,13 @@ def booking_complete(*, actor: User, booking: Booking, now: datetime | None = No
         if locked.price_minor > 0:
             from refuje.payments import services as payments
 
-            # Authorise-then-capture payments are charged once the experience has been delivered.
-            payments.payment_capture_for_booking(booking=locked, actor=actor)
+            # Authorise-then-capture payments are charged once the experience has been delivered:
+            # after commit, so the gateway call never runs under the booking's row lock. One that
+            # fails (the gateway is down) is captured by the reconciliation job.
+            transaction.on_commit(
+                functools.partial(payments.payment_capture_after_completion, booking_id=locked.pk, actor=actor),
+                robust=True,
+            )
         publish_booking_event(BOOKING_COMPLETED, locked, {"status": locked.status})
     return locked
 

@@ -761,6 +761,21 @@ def payment_capture_for_booking(*, booking: Booking, actor: User | None = None) 
     return payment_capture(payment=payment, actor=actor)
 
 
+def payment_capture_after_completion(*, booking_id: int, actor: User | None = None) -> Payment | None:
+    """Run once a completion has committed. A gateway failure is logged, not raised: the booking
+    is complete either way, and the reconciliation job captures what is still only authorised."""
+    booking = Booking.objects.filter(pk=booking_id, status=BookingStatus.COMPLETED).first()
+    if booking is None:
+        return None
+    try:
+        return payment_capture_for_booking(booking=booking, actor=actor)
+    except ApiError as exc:
+        logger.warning(
+            "booking %s: capture after completion failed (%s); the reconciliation job retries", booking_id, exc
+        )
+        return None
+
+
 # --- Reconciliation -------------------------------------------------------------------------
 
 
@@ -769,11 +784,13 @@ class ReconcileResult:
     checked: int = 0
     changed: int = 0
     refunds_settled: int = 0
+    captured: int = 0
     errors: int = 0
 
 
 def payment_reconcile_run(*, now: datetime | None = None) -> ReconcileResult:
-    """Fetch payments still open (their webhooks may be lost) and refunds never answered."""
+    """Fetch payments still open (their webhooks may be lost), finish refunds never answered, and
+    capture authorisations of completed bookings whose capture after completion failed."""
     now = now or timezone.now()
     result = ReconcileResult()
     settled_after = now - timedelta(seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS)
@@ -820,4 +837,25 @@ def payment_reconcile_run(*, now: datetime | None = None) -> ReconcileResult:
             refund = _execute_refund(refund.pk, source="reconcile")
         if refund.status == RefundStatus.SUCCEEDED:
             result.refunds_settled += 1
+    _capture_completed(since=oldest, until=retry_after, result=result)
     return result
+
+
+def _capture_completed(*, since: datetime, until: datetime, result: ReconcileResult) -> None:
+    """Completed bookings whose payment is still only authorised: the capture that follows the
+    completion failed (or its process died). A completion newer than `until` (the retry delay) is
+    left to its own capture; one older than `since` is given up on (the authorisation has lapsed)."""
+    waiting = Payment.objects.filter(
+        status=PaymentStatus.AUTHORIZED,
+        booking__status=BookingStatus.COMPLETED,
+        booking__completed_at__gte=since,
+        booking__completed_at__lte=until,
+    )
+    for payment in waiting.order_by("created_at")[:200]:
+        try:
+            payment_capture(payment=payment, actor=None)
+        except ApiError as exc:
+            logger.warning("payment %s: capture of a completed booking failed (%s)", payment.pk, exc)
+            result.errors += 1
+        else:
+            result.captured += 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -133,14 +135,15 @@ def test_cancellation_refund_with_moyasar_down_stays_pending_and_the_cancel_stan
     assert fake_moyasar.payment(scene.payment.moyasar_id)["refunded"] == PRICE
 
 
-def test_completing_the_booking_captures_the_authorisation(fake_moyasar, settings):
+def test_completing_the_booking_captures_the_authorisation(fake_moyasar, settings, django_capture_on_commit_callbacks):
     from refuje.bookings.services import booking_complete
 
     settings.PAYMENT_MANUAL_CAPTURE = True
     scene = paid(fake_moyasar, manual=True)
     assert scene.payment.status == PaymentStatus.AUTHORIZED
 
-    booking_complete(actor=scene.booking.customer, booking=scene.booking, now=scene.booking.end)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_complete(actor=scene.booking.customer, booking=scene.booking, now=scene.booking.end)
 
     payment = scene.refresh().payment
     assert (payment.status, payment.captured_minor) == (PaymentStatus.PAID, PRICE)
@@ -164,3 +167,28 @@ def test_a_reserved_refund_is_left_to_its_sender_and_sent_by_the_job_only_once_i
     refund.refresh_from_db()
     assert (refund.status, result.refunds_settled) == (RefundStatus.SUCCEEDED, 1)
     assert fake_moyasar.payment(scene.payment.moyasar_id)["refunded"] == PRICE
+
+
+def test_a_completion_stands_when_moyasar_is_down_and_the_job_captures_later(
+    fake_moyasar, settings, django_capture_on_commit_callbacks
+):
+    from refuje.bookings.services import booking_complete
+
+    settings.PAYMENT_MANUAL_CAPTURE = True
+    scene = paid(fake_moyasar, manual=True)
+    fake_moyasar.fail_next(1, status=503, body={"type": "api_error", "message": "down", "errors": None})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = booking_complete(actor=scene.booking.customer, booking=scene.booking, now=scene.booking.end)
+
+    assert booking.status == BookingStatus.COMPLETED
+    assert scene.refresh().payment.status == PaymentStatus.AUTHORIZED
+    completed_at = booking.completed_at
+    # Too soon: the capture that followed the completion might still be under way.
+    assert payment_reconcile_run(now=completed_at + timedelta(seconds=60)).captured == 0
+    result = payment_reconcile_run(now=completed_at + timedelta(hours=1))
+    payment = scene.refresh().payment
+    assert (result.captured, result.errors) == (1, 0)
+    assert (payment.status, payment.captured_minor) == (PaymentStatus.PAID, PRICE)
+    assert fake_moyasar.payment(payment.moyasar_id)["status"] == "captured"
+    assert payment_reconcile_run(now=completed_at + timedelta(hours=2)).captured == 0  # nothing left

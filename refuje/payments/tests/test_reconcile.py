@@ -40,7 +40,13 @@ def test_the_task_runs_the_job(scene):
     scene.payment.created_at = timezone.now() - timedelta(hours=1)
     scene.payment.save(update_fields=["created_at"])
 
-    assert reconcile_payments_task() == {"checked": 1, "changed": 1, "refunds_settled": 0, "errors": 0}
+    assert reconcile_payments_task() == {
+        "checked": 1,
+        "changed": 1,
+        "refunds_settled": 0,
+        "captured": 0,
+        "errors": 0,
+    }
     assert scene.refresh().booking.status == BookingStatus.CONFIRMED
 
 
