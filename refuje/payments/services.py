@@ -725,10 +725,10 @@ def payment_refund_for_cancellation(
     if payment is None or amount_minor <= 0:
         if payment is not None and payment.status == PaymentStatus.AUTHORIZED:
             # Nothing comes back: the whole authorisation is the fee.
-            payment_capture(payment=payment, actor=actor)
+            _capture_after_commit(payment, actor=actor)
         return None
     if payment.status == PaymentStatus.AUTHORIZED and amount_minor < payment.authorized_minor:
-        payment_capture(payment=payment, actor=actor, amount_minor=payment.authorized_minor - amount_minor)
+        _capture_after_commit(payment, actor=actor, amount_minor=payment.authorized_minor - amount_minor)
         return None
     with transaction.atomic():
         _booking, locked = _locked(payment.pk)
@@ -767,13 +767,31 @@ def payment_capture_after_completion(*, booking_id: int, actor: User | None = No
     booking = Booking.objects.filter(pk=booking_id, status=BookingStatus.COMPLETED).first()
     if booking is None:
         return None
-    try:
-        return payment_capture_for_booking(booking=booking, actor=actor)
-    except ApiError as exc:
-        logger.warning(
-            "booking %s: capture after completion failed (%s); the reconciliation job retries", booking_id, exc
-        )
+    payment = payment_for_booking(booking)
+    if payment is None or payment.status != PaymentStatus.AUTHORIZED:
+        return payment
+    return _capture_logged(payment.pk, actor=actor, amount_minor=None)
+
+
+def _capture_logged(payment_id: int, *, actor: User | None, amount_minor: int | None) -> Payment | None:
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None:
         return None
+    try:
+        return payment_capture(payment=payment, actor=actor, amount_minor=amount_minor)
+    except ApiError as exc:
+        logger.warning("payment %s: capture failed (%s); the reconciliation job retries", payment_id, exc)
+        return None
+
+
+def _capture_after_commit(payment: Payment, *, actor: User | None, amount_minor: int | None = None) -> None:
+    """Capture (a cancellation or no-show fee) once the caller's transaction commits, never under
+    its row locks; what fails is captured by the reconciliation job."""
+    run = functools.partial(_capture_logged, payment.pk, actor=actor, amount_minor=amount_minor)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(run, robust=True)
+    else:
+        run()
 
 
 # --- Reconciliation -------------------------------------------------------------------------
@@ -790,7 +808,7 @@ class ReconcileResult:
 
 def payment_reconcile_run(*, now: datetime | None = None) -> ReconcileResult:
     """Fetch payments still open (their webhooks may be lost), finish refunds never answered, and
-    capture authorisations of completed bookings whose capture after completion failed."""
+    make the captures that should have followed a completion, cancellation or no-show."""
     now = now or timezone.now()
     result = ReconcileResult()
     settled_after = now - timedelta(seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS)
@@ -837,25 +855,36 @@ def payment_reconcile_run(*, now: datetime | None = None) -> ReconcileResult:
             refund = _execute_refund(refund.pk, source="reconcile")
         if refund.status == RefundStatus.SUCCEEDED:
             result.refunds_settled += 1
-    _capture_completed(since=oldest, until=retry_after, result=result)
+    _capture_due(since=oldest, until=retry_after, result=result)
     return result
 
 
-def _capture_completed(*, since: datetime, until: datetime, result: ReconcileResult) -> None:
-    """Completed bookings whose payment is still only authorised: the capture that follows the
-    completion failed (or its process died). A completion newer than `until` (the retry delay) is
-    left to its own capture; one older than `since` is given up on (the authorisation has lapsed)."""
-    waiting = Payment.objects.filter(
-        status=PaymentStatus.AUTHORIZED,
-        booking__status=BookingStatus.COMPLETED,
-        booking__completed_at__gte=since,
-        booking__completed_at__lte=until,
+def _capture_due(*, since: datetime, until: datetime, result: ReconcileResult) -> None:
+    """Authorisations that should have been captured: all of it for a completed booking, the fee of
+    a cancellation or no-show. Such a capture follows the booking's commit; this finishes the ones
+    that failed (the gateway was down, the process died). A booking changed after `until` (the
+    retry delay) is left to its own capture; one changed before `since` is given up on."""
+    waiting = (
+        Payment.objects.filter(
+            status=PaymentStatus.AUTHORIZED,
+            booking__updated_at__gte=since,
+            booking__updated_at__lte=until,
+        )
+        .filter(
+            Q(booking__status=BookingStatus.COMPLETED)
+            | Q(booking__status__in=(BookingStatus.CANCELLED, BookingStatus.NO_SHOW), booking__fee_minor__gt=0)
+        )
+        .select_related("booking")
     )
     for payment in waiting.order_by("created_at")[:200]:
+        booking = payment.booking
+        amount = None
+        if booking.status != BookingStatus.COMPLETED:
+            amount = min(booking.fee_minor or 0, payment.authorized_minor)
         try:
-            payment_capture(payment=payment, actor=None)
+            payment_capture(payment=payment, actor=None, amount_minor=amount)
         except ApiError as exc:
-            logger.warning("payment %s: capture of a completed booking failed (%s)", payment.pk, exc)
+            logger.warning("payment %s: capture of booking %s failed (%s)", payment.pk, booking.pk, exc)
             result.errors += 1
         else:
             result.captured += 1

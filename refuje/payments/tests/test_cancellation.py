@@ -89,11 +89,12 @@ def test_only_authorised_is_voided(fake_moyasar, settings, django_capture_on_com
     assert fake_moyasar.payment(scene.payment.moyasar_id)["status"] == "voided"
 
 
-def test_authorised_with_a_fee_captures_only_the_fee(fake_moyasar, settings):
+def test_authorised_with_a_fee_captures_only_the_fee(fake_moyasar, settings, django_capture_on_commit_callbacks):
     settings.PAYMENT_MANUAL_CAPTURE = True
     scene = paid(fake_moyasar, manual=True)
 
-    result = payment_refund_for_cancellation(booking=scene.booking, amount_minor=10000, reason="x", actor=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = payment_refund_for_cancellation(booking=scene.booking, amount_minor=10000, reason="x", actor=None)
 
     assert result is None
     payment = scene.refresh().payment
@@ -184,6 +185,7 @@ def test_a_completion_stands_when_moyasar_is_down_and_the_job_captures_later(
     assert booking.status == BookingStatus.COMPLETED
     assert scene.refresh().payment.status == PaymentStatus.AUTHORIZED
     completed_at = booking.completed_at
+    assert completed_at is not None
     # Too soon: the capture that followed the completion might still be under way.
     assert payment_reconcile_run(now=completed_at + timedelta(seconds=60)).captured == 0
     result = payment_reconcile_run(now=completed_at + timedelta(hours=1))
@@ -192,3 +194,27 @@ def test_a_completion_stands_when_moyasar_is_down_and_the_job_captures_later(
     assert (payment.status, payment.captured_minor) == (PaymentStatus.PAID, PRICE)
     assert fake_moyasar.payment(payment.moyasar_id)["status"] == "captured"
     assert payment_reconcile_run(now=completed_at + timedelta(hours=2)).captured == 0  # nothing left
+
+
+def test_a_late_cancellation_fee_is_captured_by_the_job_when_moyasar_was_down(
+    fake_moyasar, settings, django_capture_on_commit_callbacks
+):
+    settings.PAYMENT_MANUAL_CAPTURE = True
+    scene = paid(fake_moyasar, manual=True)
+    fake_moyasar.fail_next(1, status=503, body={"type": "api_error", "message": "down", "errors": None})
+
+    an_hour_before = scene.booking.start - timedelta(hours=1)  # late: the default policy keeps half
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking, quote = booking_cancel(
+            actor=scene.booking.customer, booking=scene.booking, by_staff=False, now=an_hour_before
+        )
+
+    assert booking.status == BookingStatus.CANCELLED
+    assert scene.refresh().payment.status == PaymentStatus.AUTHORIZED
+    assert quote.fee_minor == PRICE // 2
+    result = payment_reconcile_run(now=booking.updated_at + timedelta(hours=1))
+    payment = scene.refresh().payment
+    assert (result.captured, result.errors) == (1, 0)
+    assert (payment.status, payment.captured_minor) == (PaymentStatus.PAID, quote.fee_minor)
+    assert fake_moyasar.payment(payment.moyasar_id)["captured"] == quote.fee_minor
