@@ -753,17 +753,10 @@ def payment_refund_for_cancellation(
     return refund
 
 
-def payment_capture_for_booking(*, booking: Booking, actor: User | None = None) -> Payment | None:
-    """Authorise-then-capture: charge the booking's authorisation (call on completion)."""
-    payment = payment_for_booking(booking)
-    if payment is None or payment.status != PaymentStatus.AUTHORIZED:
-        return payment
-    return payment_capture(payment=payment, actor=actor)
-
-
 def payment_capture_after_completion(*, booking_id: int, actor: User | None = None) -> Payment | None:
-    """Run once a completion has committed. A gateway failure is logged, not raised: the booking
-    is complete either way, and the reconciliation job captures what is still only authorised."""
+    """Authorise-then-capture: charge the booking's authorisation once its completion has committed.
+    A gateway failure is logged, not raised: the booking is complete either way, and the
+    reconciliation job captures what is still only authorised."""
     booking = Booking.objects.filter(pk=booking_id, status=BookingStatus.COMPLETED).first()
     if booking is None:
         return None
