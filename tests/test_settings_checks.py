@@ -59,3 +59,11 @@ def test_a_misconfigured_provider_stops_start_up_with_what_to_set(env, message):
 def test_production_with_every_provider_configured_starts():
     result = import_settings(**PRODUCTION, **REAL_MESSAGING, **MOYASAR_KEYS)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_read_notifications_cannot_outlive_unread_ones():
+    result = import_settings(REFUJE_TESTING="1", NOTIFICATION_RETENTION_DAYS="400")
+    assert result.returncode != 0
+    assert "NOTIFICATION_RETENTION_DAYS must be at least 1 and at most NOTIFICATION_UNREAD_RETENTION_DAYS." in (
+        result.stderr
+    )

@@ -378,7 +378,7 @@ RETENTION_MAX_BATCHES = 20
 def retention_run(*, now: datetime | None = None) -> int:
     """Delete notifications (and their delivery rows) past retention: read ones after
     NOTIFICATION_RETENTION_DAYS, unread ones after NOTIFICATION_UNREAD_RETENTION_DAYS.
-    Returns how many notifications were deleted. Idempotent; each batch commits on its own."""
+    Returns how many notifications were deleted. Idempotent; each batch is one short delete."""
     now = now or timezone.now()
     read_before = now - timedelta(days=_setting("NOTIFICATION_RETENTION_DAYS", 90))
     unread_before = now - timedelta(days=_setting("NOTIFICATION_UNREAD_RETENTION_DAYS", 365))
@@ -390,7 +390,6 @@ def retention_run(*, now: datetime | None = None) -> int:
         ids = list(expired.order_by("created_at", "id").values_list("pk", flat=True)[:BATCH_SIZE])
         if not ids:
             break
-        with transaction.atomic():
-            NotificationDelivery.objects.filter(notification_id__in=ids).delete()
-            deleted += Notification.objects.filter(pk__in=ids).delete()[1].get(Notification._meta.label, 0)
+        # Delivery rows go with them (CASCADE, deleted in one statement: they have no signals).
+        deleted += Notification.objects.filter(pk__in=ids).delete()[1].get(Notification._meta.label, 0)
     return deleted
